@@ -1,0 +1,15 @@
+"""Train: press Train and watch the loss and the prediction move while the network learns."""
+
+import streamlit as st
+
+from rnnlab import presets
+from rnnlab.ui import live, settings
+
+config = st.session_state["config"]
+st.title("Train a recurrent network")
+settings.show_link_warnings()
+if config.preset:
+    st.caption(presets.PRESETS[config.preset].description)
+run = live.controls(config)
+st.toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
+live.live_view(run)

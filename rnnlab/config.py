@@ -1,0 +1,357 @@
+"""Run settings: one table of fields, frozen dataclasses built from it, and the
+URL / command-line / JSON round-trips derived from that same table."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnnlab import presets
+from rnnlab.datasets import DATASETS
+from rnnlab.errors import ConfigError
+from rnnlab.generators import GENERATORS
+
+__all__ = [
+    "ConfigError",
+    "Field",
+    "FIELDS",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "RunConfig",
+    "MAX_ACTIVATIONS_PER_STEP",
+]
+
+# One student's step may hold at most this many recurrent activations
+# (batch * seq_len * directions * hidden * layers): beyond it a shared server
+# slows everyone down long before it runs out of memory.
+MAX_ACTIVATIONS_PER_STEP = 4_000_000
+
+# "upload" stands for a CSV the user uploaded in this session; a link cannot carry it.
+UPLOAD_NAME = "upload"
+SERIES_NAMES: tuple[str, ...] = tuple(GENERATORS) + tuple(DATASETS)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: its name everywhere (URL key, CLI flag, JSON key), type and range."""
+
+    name: str
+    section: str  # "data" | "model" | "train"
+    kind: type  # int | float | bool | str
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def parse(self, raw: Any) -> Any:
+        """Turn a raw value (string from a URL or CLI, or a JSON value) into a checked value."""
+        value = _coerce(self, raw)
+        self.check(value)
+        return value
+
+    def check(self, value: Any) -> None:
+        if self.choices and value not in self.choices:
+            raise ConfigError(
+                f"{self.name} must be one of {', '.join(self.choices)} (got {value!r})."
+            )
+        if self.kind in (int, float):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{self.name} must be a finite number (got {value}).")
+            if self.low is not None and value < self.low or self.high is not None and value > self.high:
+                raise ConfigError(
+                    f"{self.name} must be between {_fmt(self.low)} and {_fmt(self.high)} (got {_fmt(value)})."
+                )
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float) and (abs(x) >= 1e5 or 0 < abs(x) < 1e-3):
+        return f"{x:g}"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x)) if abs(x) >= 1 else str(x)
+    return f"{x:,}" if isinstance(x, int) and not isinstance(x, bool) else str(x)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce(f: Field, raw: Any) -> Any:
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            raise ConfigError(f"{f.name} was given no value.")
+        raw = raw[-1]  # a repeated URL key: the last one wins, as in most web frameworks
+    if isinstance(raw, str):
+        raw = raw.strip()
+        if raw == "":
+            raise ConfigError(f"{f.name} was given an empty value.")
+        if len(raw) > 100:
+            raise ConfigError(f"{f.name} is far too long ({len(raw)} characters).")
+    try:
+        if f.kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if f.kind is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            number = float(raw) if isinstance(raw, str) else raw
+            if isinstance(number, float):
+                if not number.is_integer():
+                    raise ValueError
+                number = int(number)
+            return int(number)
+        if f.kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        return str(raw).lower()
+    except (ValueError, TypeError, OverflowError):
+        kind = {bool: "0/1 or true/false", int: "a whole number", float: "a number"}.get(f.kind, "text")
+        raise ConfigError(f"{f.name} must be {kind} (got {str(raw)[:40]!r}).") from None
+
+
+# The one table. Order is the order of the sidebar and of the URL.
+FIELDS: tuple[Field, ...] = (
+    # data
+    Field("data", "data", str, "sine", "The series to learn: a generator or a bundled dataset.",
+          choices=SERIES_NAMES + (UPLOAD_NAME,), label="Series"),
+    Field("length", "data", int, 1000, "Number of points generated (generators only).", 50, 100_000,
+          label="Length (points)"),
+    Field("period", "data", float, 40.0, "Samples per cycle: the series' characteristic time scale.", 4, 1000,
+          label="Period (samples)"),
+    Field("noise", "data", float, 0.0, "Standard deviation of Gaussian noise added to the target.", 0, 2),
+    Field("seed", "data", int, 0, "Random seed for data, initial weights and shuffling.", 0, 2**31 - 1),
+    Field("covariates", "data", bool, True, "Feed the covariate columns as extra input features.",
+          label="Use covariates"),
+    Field("scale", "data", str, "standard", "How inputs are scaled; fitted on the training part only.",
+          choices=("none", "standard", "minmax"), label="Scaling"),
+    Field("val", "data", float, 0.15, "Fraction of the series held out for validation (chronological).", 0.05, 0.45,
+          label="Validation fraction"),
+    Field("test", "data", float, 0.15, "Fraction held out at the end for testing.", 0.05, 0.45,
+          label="Test fraction"),
+    # model
+    Field("cell", "model", str, "lstm", "Recurrent cell: plain RNN (tanh or ReLU), LSTM or GRU.",
+          choices=("rnn", "rnn_relu", "lstm", "gru"), label="Cell"),
+    Field("hidden", "model", int, 32, "Hidden units per layer and direction (hidden_size).", 1, 512,
+          label="Hidden size"),
+    Field("layers", "model", int, 1, "Stacked recurrent layers (num_layers).", 1, 4, label="Layers"),
+    Field("bidirectional", "model", bool, False, "Read each window forwards and backwards.",
+          label="Bidirectional"),
+    Field("dropout", "model", float, 0.0, "Dropout between stacked layers (needs 2+ layers).", 0, 0.9,
+          label="Dropout"),
+    Field("head", "model", str, "seq2seq", "seq2seq: a prediction at every step; last: only from the last step.",
+          choices=("seq2seq", "last"), label="Head"),
+    Field("horizon", "model", int, 1, "How many future points the last-step head predicts.", 1, 100,
+          label="Horizon"),
+    # training
+    Field("regime", "train", str, "windowed",
+          "streaming: consecutive windows, batch 1, hidden state carried (the classic notebook); "
+          "windowed: shuffled mini-batches, fresh state each batch.",
+          choices=("streaming", "windowed"), label="Regime"),
+    Field("seq_len", "train", int, 20, "Time steps per window.", 2, 1000, label="Sequence length"),
+    Field("batch", "train", int, 16, "Windows per batch (windowed regime).", 1, 1024, label="Batch size"),
+    Field("optimizer", "train", str, "adam", "The optimiser.", choices=("adam", "sgd", "rmsprop"),
+          label="Optimiser"),
+    Field("lr", "train", float, 0.01, "Learning rate; can be changed while training.", 1e-6, 10,
+          label="Learning rate"),
+    Field("momentum", "train", float, 0.9, "Momentum for SGD and RMSprop.", 0, 0.999, label="Momentum"),
+    Field("loss", "train", str, "mse", "Loss: mean squared error, mean absolute error or Huber.",
+          choices=("mse", "mae", "huber"), label="Loss"),
+    Field("clip", "train", float, 0.0, "Clip the gradient norm to this value (0 = off).", 0, 100,
+          label="Gradient clipping"),
+    Field("steps", "train", int, 2000, "Optimisation steps in the run.", 1, 10_000_000, label="Steps"),
+    Field("eval_every", "train", int, 25, "Compute the validation loss every this many steps.", 1, 100_000,
+          label="Validate every"),
+    Field("patience", "train", int, 0,
+          "Stop early after this many validations without improvement (0 = never).", 0, 10_000,
+          label="Early-stopping patience"),
+)
+
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+
+def _section(name: str) -> list[tuple[str, Any]]:
+    return [(f.name, f.kind, field(default=f.default)) for f in FIELDS if f.section == name]
+
+
+DataConfig = dataclasses.make_dataclass("DataConfig", _section("data"), frozen=True)
+DataConfig.__doc__ = "Which series, how it is generated, scaled and split."
+ModelConfig = dataclasses.make_dataclass("ModelConfig", _section("model"), frozen=True)
+ModelConfig.__doc__ = "The recurrent network: cell, size and head."
+TrainConfig = dataclasses.make_dataclass("TrainConfig", _section("train"), frozen=True)
+TrainConfig.__doc__ = "How the network is trained."
+
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole run: data, model and training settings, plus the preset it started from."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str = ""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # --- validation -----------------------------------------------------
+    def validate(self) -> None:
+        """Check every field and the rules that tie fields together."""
+        for f in FIELDS:
+            f.check(self.get(f.name))
+        m, t = self.model, self.train
+        if m.head == "seq2seq" and m.horizon != 1:
+            raise ConfigError("horizon above 1 needs head=last: a seq2seq head predicts one step ahead at each step.")
+        directions = 2 if m.bidirectional else 1
+        batch = 1 if t.regime == "streaming" else t.batch
+        activations = batch * t.seq_len * directions * m.hidden * m.layers
+        if activations > MAX_ACTIVATIONS_PER_STEP:
+            raise ConfigError(
+                f"This run holds {activations:,} activations per step (batch x seq_len x directions x hidden x "
+                f"layers); one run on this shared server may hold {MAX_ACTIVATIONS_PER_STEP:,}. "
+                "Reduce batch, seq_len, hidden or layers."
+            )
+        if self.preset and self.preset not in presets.PRESETS:
+            raise ConfigError(f"preset must be one of {', '.join(presets.PRESETS)} (got {self.preset!r}).")
+
+    # --- access -----------------------------------------------------------
+    def get(self, name: str) -> Any:
+        """The value of a setting by its one name."""
+        return getattr(getattr(self, FIELD_BY_NAME[name].section), name)
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.model.bidirectional else 1
+
+    @property
+    def effective_batch(self) -> int:
+        """Streaming always feeds one window at a time, whatever `batch` says."""
+        return 1 if self.train.regime == "streaming" else self.train.batch
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some settings changed, by their flat names (values already typed)."""
+        flat = self.to_flat()
+        flat.update(changes)
+        return RunConfig.from_flat(flat, use_preset=False)
+
+    # --- round trips ------------------------------------------------------
+    def to_flat(self) -> dict[str, Any]:
+        """{name: typed value} for every setting, plus the preset name if any."""
+        flat: dict[str, Any] = {"preset": self.preset} if self.preset else {}
+        flat.update({f.name: self.get(f.name) for f in FIELDS})
+        return flat
+
+    def to_query(self, only_changes: bool = True) -> dict[str, str]:
+        """A flat dict of strings for a URL; by default only what differs from the preset (or defaults)."""
+        base = RunConfig.from_flat({"preset": self.preset}) if self.preset else RunConfig()
+        query = {"preset": self.preset} if self.preset else {}
+        for f in FIELDS:
+            value = self.get(f.name)
+            if not only_changes or value != base.get(f.name):
+                query[f.name] = _to_text(value)
+        return query
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_flat(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RunConfig:
+        try:
+            raw = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The config file is not valid JSON ({exc}).") from None
+        if not isinstance(raw, dict):
+            raise ConfigError("The config file must hold a JSON object of settings.")
+        return cls.from_flat(raw)
+
+    @classmethod
+    def from_flat(cls, values: Mapping[str, Any], use_preset: bool = True) -> RunConfig:
+        """Strict: build from {name: value}; a preset is applied first, explicit values override it."""
+        unknown = sorted(set(values) - set(FIELD_BY_NAME) - {"preset"})
+        if unknown:
+            raise ConfigError(f"Unknown setting {unknown[0]!r}; known settings: {', '.join(FIELD_BY_NAME)}.")
+        preset = _preset_name(values.get("preset", ""))
+        merged: dict[str, Any] = {f.name: f.default for f in FIELDS}
+        if preset and use_preset:
+            merged.update(presets.PRESETS[preset].settings)
+        for name, raw in values.items():
+            if name != "preset":
+                merged[name] = FIELD_BY_NAME[name].parse(raw)
+        return cls._build(merged, preset)
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
+        """Lenient, for links: bad or unknown values become warnings and fall back to the preset or default."""
+        warnings: list[str] = []
+        preset = ""
+        if "preset" in params:
+            try:
+                preset = _preset_name(params["preset"])
+            except ConfigError as exc:
+                warnings.append(str(exc))
+        merged: dict[str, Any] = {f.name: f.default for f in FIELDS}
+        if preset:
+            merged.update(presets.PRESETS[preset].settings)
+        for name, raw in params.items():
+            if name == "preset":
+                continue
+            f = FIELD_BY_NAME.get(name)
+            if f is None:
+                warnings.append(f"Ignored unknown setting {str(name)[:40]!r}.")
+                continue
+            try:
+                merged[name] = f.parse(raw)
+            except ConfigError as exc:
+                warnings.append(f"{exc} Using {_to_text(merged[name])}.")
+        try:
+            return cls._build(merged, preset), warnings
+        except ConfigError as exc:
+            # Individually valid values that clash: fall back to the preset alone.
+            warnings.append(f"{exc} The link's settings were reset to {'the preset' if preset else 'the defaults'}.")
+            base = {f.name: f.default for f in FIELDS}
+            if preset:
+                base.update(presets.PRESETS[preset].settings)
+            return cls._build(base, preset), warnings
+
+    @classmethod
+    def _build(cls, merged: Mapping[str, Any], preset: str) -> RunConfig:
+        parts = {
+            section: kind(**{f.name: merged[f.name] for f in FIELDS if f.section == section})
+            for section, kind in _SECTIONS.items()
+        }
+        return cls(preset=preset, **parts)
+
+
+def _preset_name(raw: Any) -> str:
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else ""
+    name = str(raw).strip().lower()
+    if name and name not in presets.PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(presets.PRESETS)} (got {name[:40]!r}).")
+    return name
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)

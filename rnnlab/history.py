@@ -1,0 +1,68 @@
+"""A run's history: one row per step, kept in growable numpy columns, downsampled for charts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from rnnlab.trainer import Progress
+
+COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
+
+
+class History:
+    """Append Progress records; read columns, a DataFrame or a chart-sized sample."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.full((len(COLUMNS), capacity), np.nan)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, p: Progress) -> None:
+        if self._n == self._data.shape[1]:
+            grown = np.full((len(COLUMNS), 2 * self._n), np.nan)
+            grown[:, : self._n] = self._data
+            self._data = grown
+        val = p.val_loss if p.validated and p.val_loss is not None else math.nan
+        self._data[:, self._n] = (p.step, p.epoch, p.loss, val, p.grad_norm, p.lr, p.elapsed)
+        self._n += 1
+
+    def column(self, name: str) -> np.ndarray:
+        """A read-only view of one column."""
+        view = self._data[COLUMNS.index(name), : self._n]
+        view.flags.writeable = False
+        return view
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per step, validation loss only where it was computed (as history.csv holds it)."""
+        frame = pd.DataFrame({name: self._data[i, : self._n] for i, name in enumerate(COLUMNS)})
+        for name in ("step", "epoch"):
+            frame[name] = frame[name].astype(np.int64)
+        return frame
+
+    def sample(self, name: str, max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one column, at most max_points long, so a chart costs the same at any step."""
+        steps, values = self.column("step"), self.column(name)
+        if name == "val_loss":
+            keep = ~np.isnan(values)
+            steps, values = steps[keep], values[keep]
+        return downsample(steps, values, max_points)
+
+
+def downsample(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bucket means: keeps the curve's level without aliasing. The last point is always kept exactly."""
+    n = len(x)
+    if n <= max_points:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    buckets = max_points - 1
+    edges = np.linspace(0, n - 1, buckets + 1).astype(np.int64)
+    counts = np.diff(edges)
+    sums_x = np.add.reduceat(np.asarray(x[:-1], dtype=float), edges[:-1])
+    sums_y = np.add.reduceat(np.asarray(y[:-1], dtype=float), edges[:-1])
+    xs = np.append(sums_x / counts, x[-1])
+    ys = np.append(sums_y / counts, y[-1])
+    return xs, ys

@@ -1,0 +1,49 @@
+"""Named starting points. Each is a set of settings over the defaults; adding one is one entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    description: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "udacity-sine": Preset(
+        "Classic sine notebook",
+        "The classic PyTorch notebook exactly: a 1-layer RNN (hidden 32) predicts the next point of a sine, "
+        "one 20-step window at a time, hidden state carried and detached, Adam 0.01, MSE, 75 steps.",
+        dict(data="sine", period=40.0, noise=0.0, scale="none", cell="rnn", hidden=32, layers=1,
+             head="seq2seq", horizon=1, regime="streaming", seq_len=20, batch=1, optimizer="adam",
+             lr=0.01, loss="mse", clip=0.0, steps=75, eval_every=15),
+    ),
+    "lstm-load": Preset(
+        "LSTM load forecast",
+        "The shapes article: an LSTM reads the previous 24 hours of 7 features (load, wind, temperature, "
+        "pressure, humidity, weather, holiday) and forecasts the next hour's load from its last step.",
+        dict(data="load", period=24.0, length=2016, covariates=True, scale="standard", cell="lstm",
+             hidden=32, layers=2, head="last", horizon=1, regime="windowed", seq_len=24, batch=32,
+             optimizer="adam", lr=0.005, loss="mse", steps=1500, eval_every=50),
+    ),
+    "long-memory": Preset(
+        "Long memory (echo)",
+        "The target repeats a random input 30 steps later: a gated cell (LSTM, GRU) learns to remember it, "
+        "a plain RNN mostly cannot. Try switching the cell.",
+        dict(data="echo", period=30.0, length=3000, noise=0.0, scale="standard", cell="lstm", hidden=32,
+             layers=1, head="seq2seq", horizon=1, regime="windowed", seq_len=60, batch=32,
+             optimizer="adam", lr=0.005, loss="mse", steps=3000, eval_every=50),
+    ),
+    "vanishing-gradients": Preset(
+        "Vanishing gradients",
+        "A plain tanh RNN on 100-step windows of the echo series: the gradient reaching early time steps "
+        "shrinks geometrically. Compare with an LSTM or GRU on the Inside page.",
+        dict(data="echo", period=50.0, length=3000, scale="standard", cell="rnn", hidden=32, layers=1,
+             head="seq2seq", horizon=1, regime="windowed", seq_len=100, batch=16, optimizer="sgd",
+             lr=0.05, momentum=0.9, loss="mse", clip=0.0, steps=2000, eval_every=50),
+    ),
+}

@@ -1,0 +1,278 @@
+"""The step-wise trainer: one optimisation step per next(), each yielding a frozen Progress.
+
+It knows nothing of threads, pages or charts; the caller decides when to draw."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from rnnlab import data as data_mod
+from rnnlab.config import RunConfig
+from rnnlab.models import SequenceModel, build_model, detach_state
+
+OPTIMIZERS: dict[str, Callable[[list, RunConfig], torch.optim.Optimizer]] = {
+    "adam": lambda params, c: torch.optim.Adam(params, lr=c.train.lr),
+    "sgd": lambda params, c: torch.optim.SGD(params, lr=c.train.lr, momentum=c.train.momentum),
+    "rmsprop": lambda params, c: torch.optim.RMSprop(params, lr=c.train.lr, momentum=c.train.momentum),
+}
+LOSSES: dict[str, Callable[[], nn.Module]] = {
+    "mse": nn.MSELoss,
+    "mae": nn.L1Loss,
+    "huber": nn.HuberLoss,
+}
+STATUSES = ("running", "done", "diverged", "early_stopped")
+
+# Validation on at most this many windows (evenly spaced): enough for a stable
+# curve, cheap enough to run every few dozen steps.
+MAX_VALIDATION_WINDOWS = 256
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One window in original units: the input's target feature, the true next values and the prediction."""
+
+    input_time: np.ndarray  # (T,) row numbers of the inputs
+    inputs: np.ndarray  # (T,)
+    target_time: np.ndarray  # (T,) for seq2seq, (horizon,) for the last-step head
+    targets: np.ndarray
+    predictions: np.ndarray
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What happened at one optimisation step."""
+
+    step: int
+    epoch: int
+    loss: float
+    val_loss: float | None  # the latest validation loss (None before the first check)
+    validated: bool  # True when val_loss was computed at this step
+    grad_norm: float
+    lr: float
+    elapsed: float  # seconds spent computing in the trainer so far
+    steps_per_s: float  # recent compute rate
+    status: str  # one of STATUSES
+    message: str = ""
+    snapshot: Snapshot | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+
+class Trainer:
+    """Trains `config` on a series; iterate it to take one step per `next()`."""
+
+    def __init__(self, config: RunConfig, frame: pd.DataFrame | None = None) -> None:
+        self.config = config
+        t = config.train
+        self._rng = np.random.default_rng(config.data.seed)
+        torch.manual_seed(config.data.seed)
+        if frame is None:
+            frame = data_mod.make_series(config.data)
+        self.prepared = data_mod.prepare(config, frame)
+        self.model: SequenceModel = build_model(config, self.prepared.input_size)
+        self.optimizer = OPTIMIZERS[t.optimizer](list(self.model.parameters()), config)
+        self.loss_fn = LOSSES[t.loss]()
+        head, horizon = config.model.head, config.model.horizon
+        self._streaming = t.regime == "streaming"
+        # Streaming walks consecutive, non-overlapping windows as the classic notebook does.
+        stride = t.seq_len if self._streaming else 1
+        self._x, self._y = data_mod.windows(self.prepared, "train", t.seq_len, head, horizon, stride=stride)
+        self._x_val, self._y_val = _spread(*data_mod.windows(self.prepared, "val", t.seq_len, head, horizon))
+        self._first_row = self.prepared.bounds["train"][0]
+        self._stride = stride
+
+        self.step = 0
+        self.epoch = 0
+        self.status = "running"
+        self.message = ""
+        self._order = np.arange(0)
+        self._cursor = 0
+        self._state = None  # carried hidden state (streaming only)
+        self._val_loss: float | None = None
+        self._best_val = math.inf
+        self._best_step = 0
+        self._checks_without_gain = 0
+        self._good_weights = self._copy_weights()
+        self._good_step = 0
+        self._best_weights = self._good_weights
+        self._elapsed = 0.0
+        self._rate = 0.0
+        self._rate_mark = (0.0, 0)
+        self._want_snapshot = False
+
+    # --- control, safe to call from another thread between steps ------------
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate for the following steps, keeping optimiser state."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = float(lr)
+
+    @property
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def request_snapshot(self) -> None:
+        """Ask for the next Progress to carry a Snapshot of its window."""
+        self._want_snapshot = True
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
+
+    # --- iteration ----------------------------------------------------------
+    def __iter__(self) -> Iterator[Progress]:
+        return self
+
+    def __next__(self) -> Progress:
+        if self.finished:
+            raise StopIteration
+        started = time.perf_counter()
+        x, y, row = self._next_batch()
+        self.model.train()
+        prediction, state = self.model(x, self._state)
+        loss = self.loss_fn(prediction, y)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            return self._diverge(loss_value, started)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = self.config.train.clip if self.config.train.clip > 0 else math.inf
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
+        if not math.isfinite(grad_norm):
+            return self._diverge(grad_norm, started, what="gradient norm")
+        self.optimizer.step()
+        if self._streaming:
+            self._state = detach_state(state)  # truncated backpropagation: keep the values, cut the graph
+        self.step += 1
+
+        snapshot = None
+        if self._want_snapshot:
+            self._want_snapshot = False
+            snapshot = self._snapshot(x[:1], y[:1], prediction[:1], row)
+        validated = self.step % self.config.train.eval_every == 0 or self.step == self.config.train.steps
+        if validated:
+            self._validate()
+        if self.status == "running" and self.step >= self.config.train.steps:
+            self.status = "done"
+            self.message = f"Finished: {self.step:,} steps."
+        return self._progress(loss_value, grad_norm, validated, snapshot, started)
+
+    # --- internals ------------------------------------------------------------
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, int]:
+        if self._cursor >= len(self._order):
+            self._start_epoch()
+        if self._streaming:
+            i = int(self._order[self._cursor])
+            self._cursor += 1
+            return self._x[i : i + 1], self._y[i : i + 1], self._first_row + i * self._stride  # (1, T, F), ...
+        idx = self._order[self._cursor : self._cursor + self.config.train.batch]
+        self._cursor += len(idx)
+        index = torch.from_numpy(idx)
+        return self._x[index], self._y[index], self._first_row + int(idx[0]) * self._stride  # (B, T, F), ...
+
+    def _start_epoch(self) -> None:
+        if self._order.size:
+            self.epoch += 1
+        n = len(self._x)
+        self._order = np.arange(n) if self._streaming else self._rng.permutation(n)
+        self._cursor = 0
+        self._state = None  # a new pass through the series starts from a fresh state
+
+    def _validate(self) -> None:
+        self.model.eval()
+        with torch.no_grad():
+            prediction, _ = self.model(self._x_val)
+            self._val_loss = float(self.loss_fn(prediction, self._y_val))
+        if not math.isfinite(self._val_loss):
+            return
+        self._good_weights, self._good_step = self._copy_weights(), self.step
+        if self._val_loss < self._best_val:
+            self._best_val, self._best_step = self._val_loss, self.step
+            self._best_weights = self._good_weights
+            self._checks_without_gain = 0
+            return
+        self._checks_without_gain += 1
+        patience = self.config.train.patience
+        if patience and self._checks_without_gain >= patience:
+            self.model.load_state_dict(self._best_weights)
+            self.status = "early_stopped"
+            self.message = (
+                f"Stopped early at step {self.step:,}: the validation loss has not improved for {patience} "
+                f"checks. Restored the best weights, from step {self._best_step:,} "
+                f"(validation loss {self._best_val:.3g})."
+            )
+
+    def _diverge(self, value: float, started: float, what: str = "loss") -> Progress:
+        self.model.load_state_dict(self._good_weights)
+        self.status = "diverged"
+        self.message = (
+            f"Diverged at step {self.step + 1:,}: the {what} became {value}. The learning rate "
+            f"({self.lr:g}) is probably too high for this model; the weights were restored to step "
+            f"{self._good_step:,}. Lower the learning rate (or turn on gradient clipping) and train again."
+        )
+        return self._progress(value, math.nan, False, None, started)
+
+    def _progress(
+        self, loss: float, grad_norm: float, validated: bool, snapshot: Snapshot | None, started: float
+    ) -> Progress:
+        now = time.perf_counter()
+        self._elapsed += now - started
+        mark_time, mark_step = self._rate_mark
+        if self._elapsed - mark_time >= 0.5 or self._rate == 0.0:
+            span = self._elapsed - mark_time
+            if span > 0:
+                self._rate = (self.step - mark_step) / span
+            self._rate_mark = (self._elapsed, self.step)
+        return Progress(
+            step=self.step,
+            epoch=self.epoch,
+            loss=loss,
+            val_loss=self._val_loss,
+            validated=validated,
+            grad_norm=grad_norm,
+            lr=self.lr,
+            elapsed=self._elapsed,
+            steps_per_s=self._rate,
+            status=self.status,
+            message=self.message,
+            snapshot=snapshot,
+        )
+
+    def _snapshot(self, x: torch.Tensor, y: torch.Tensor, prediction: torch.Tensor, row: int) -> Snapshot:
+        inverse = self.prepared.scaler.inverse_target
+        seq_len = x.shape[1]
+        inputs = inverse(x[0, :, 0].detach().numpy())  # (T,) the target feature of the window
+        targets = inverse(y[0].reshape(-1).detach().numpy())  # (T,) or (horizon,)
+        predictions = inverse(prediction[0].reshape(-1).detach().numpy())
+        input_time = np.arange(row, row + seq_len)
+        if self.config.model.head == "seq2seq":
+            target_time = input_time + 1  # each step predicts the next point
+        else:
+            target_time = np.arange(row + seq_len, row + seq_len + len(targets))
+        return Snapshot(input_time, inputs, target_time, targets, predictions)
+
+    def _copy_weights(self) -> dict[str, torch.Tensor]:
+        return copy.deepcopy(self.model.state_dict())
+
+
+def _spread(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """At most MAX_VALIDATION_WINDOWS windows, evenly spaced over the part."""
+    if len(x) <= MAX_VALIDATION_WINDOWS:
+        return x, y
+    index = torch.from_numpy(np.linspace(0, len(x) - 1, MAX_VALIDATION_WINDOWS).round().astype(np.int64))
+    return x[index], y[index]
+
+
+def run(config: RunConfig, frame: pd.DataFrame | None = None) -> list[Progress]:
+    """Train to the end and return every step's Progress (for scripts and tests)."""
+    return list(Trainer(config, frame))

@@ -1,0 +1,31 @@
+"""Server start-up: one PyTorch thread per job, and a warm-up so the first Train click is instant."""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+import torch
+
+from rnnlab.config import RunConfig
+
+
+def _warm_up() -> None:
+    """The first optimizer.step() in a process imports modules lazily (seconds); pay that now, not on a click."""
+    from rnnlab.trainer import Trainer
+
+    for cell in ("rnn", "lstm", "gru"):
+        trainer = Trainer(RunConfig.from_flat({"preset": "udacity-sine", "cell": cell, "steps": 3}))
+        for _ in trainer:
+            pass
+
+
+@st.cache_resource(show_spinner=False)
+def start_server() -> threading.Thread:
+    """Once per server process."""
+    # Small recurrent models run fastest on one thread; several intra-op threads per job
+    # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
+    torch.set_num_threads(1)
+    thread = threading.Thread(target=_warm_up, name="rnnlab-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,143 @@
+"""The Train page's controls and live view: buttons act on the session's run, a fragment draws it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnlab import charts
+from rnnlab.config import RunConfig
+from rnnlab.ui.runner import LiveRun, RunView
+from rnnlab.ui.session import workspace
+
+REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
+SPEEDS = ("max", 200, 50, 20, 10, 5, 2, 1)
+ACTIVE = ("starting", "running", "queued")
+
+
+def _speed() -> float | None:
+    choice = st.session_state.get("speed", "max")
+    return None if choice == "max" else float(choice)
+
+
+# --- button callbacks: they run before the script, so the page drawn next already shows their effect ---
+def _train(config: RunConfig) -> None:
+    workspace().start(config, speed=_speed())
+
+
+def _pause() -> None:
+    run = workspace().current
+    if run is not None:
+        run.pause()
+        run.wait_until(lambda v: v.phase not in ACTIVE, timeout=1.0)
+
+
+def _resume() -> None:
+    run = workspace().current
+    if run is not None:
+        run.resume()
+
+
+def _step(config: RunConfig) -> None:
+    ws = workspace()
+    run = ws.current
+    if run is None or run.view().phase in ("finished", "stopped", "error"):
+        run = ws.start(config, paused=True, speed=_speed())
+    target = run.view().step + 1
+    run.step_once()
+    run.wait_until(lambda v: v.step >= target or v.phase in ("finished", "error"), timeout=3.0)
+
+
+def _reset(config: RunConfig) -> None:
+    workspace().start(config, paused=True, speed=_speed())
+
+
+def _set_speed() -> None:
+    run = workspace().current
+    if run is not None:
+        run.set_speed(_speed())
+
+
+def controls(config: RunConfig) -> LiveRun | None:
+    """The five buttons, the speed select and the learning-rate follow-up; returns the session's run."""
+    ws = workspace()
+    run = ws.current
+    view = run.view() if run else None
+    phase = view.phase if view else "idle"
+    cols = st.columns([1, 1, 1, 1, 1, 2.2])
+    cols[0].button("Train", type="primary", on_click=_train, args=(config,), key="btn_train",
+                   help="Start a new run with the settings in the sidebar.", width="stretch")
+    cols[1].button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="stretch")
+    cols[2].button("Resume", on_click=_resume, key="btn_resume", disabled=phase != "paused", width="stretch")
+    cols[3].button("Step", on_click=_step, args=(config,), key="btn_step", disabled=phase in ACTIVE,
+                   help="One optimisation step, then pause.", width="stretch")
+    cols[4].button("Reset", on_click=_reset, args=(config,), key="btn_reset",
+                   help="Back to step 0: fresh weights, same settings.", width="stretch")
+    cols[5].select_slider("Speed (steps/s)", SPEEDS, key="speed", on_change=_set_speed,
+                          help="Slow training down so a class can watch each step.",
+                          format_func=lambda s: "as fast as possible" if s == "max" else str(s))
+    if run is not None and phase in ACTIVE + ("paused",):
+        _follow_settings(run, config)
+    return run
+
+
+def _follow_settings(run: LiveRun, config: RunConfig) -> None:
+    """The learning rate follows the sidebar during a run; anything else waits for the next Train."""
+    if config.train.lr != run.config.train.lr and config.replace(lr=run.config.train.lr) == run.config:
+        run.set_lr(config.train.lr)
+        run.config = config
+    elif config != run.config:
+        st.info("The sidebar settings differ from this run's. Press **Train** to start a new run with them "
+                "(the learning rate alone changes live).")
+
+
+def live_view(run: LiveRun | None) -> None:
+    """Metrics and charts, redrawn on a clock while the run computes and once otherwise."""
+    if run is None:
+        st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
+        return
+    active = run.view().phase in ACTIVE
+    st.fragment(run_every=REDRAW_SECONDS if active else None)(_draw)(run, active)
+
+
+def _draw(run: LiveRun, was_active: bool) -> None:
+    view = run.view()
+    _metrics(view)
+    _status(view)
+    left, right = st.columns(2)
+    train, val = run.loss_curves()
+    with left:
+        if len(train[0]):
+            figure = charts.loss_figure(train, val, log_y=st.session_state.get("log_y", True))
+            st.plotly_chart(figure, key="loss_chart", config={"displaylogo": False})
+        else:
+            st.caption("The loss curve appears with the first step.")
+    with right:
+        if view.snapshot is not None:
+            st.plotly_chart(charts.window_figure(view.snapshot), key="window_chart", config={"displaylogo": False})
+    if was_active and view.phase not in ACTIVE:
+        st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
+
+
+def _metrics(view: RunView) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Step", f"{view.step:,}", help=f"of {view.steps:,} in this run")
+    cols[1].metric("Loss", _number(view.loss))
+    cols[2].metric("Validation loss", _number(view.val_loss))
+    cols[3].metric("Steps/s", f"{view.steps_per_s:,.0f}")
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def _status(view: RunView) -> None:
+    if view.phase == "queued":
+        st.warning(f"Waiting for a free CPU: the server is busy with other runs ({view.queue_position} waiting).")
+    elif view.phase == "paused":
+        st.caption(f"Paused at step {view.step:,}. **Resume** continues, **Step** takes one step.")
+    elif view.phase == "error":
+        st.error(view.message)
+    elif view.phase == "finished":
+        {"done": st.success, "early_stopped": st.info, "diverged": st.error}.get(view.status, st.info)(view.message)
+    elif view.phase == "stopped":
+        st.caption(view.message)

@@ -1,0 +1,60 @@
+"""What one browser session owns: its current run, its past runs and its upload.
+
+Held in a session-scoped resource so that Streamlit stops the session's job
+when the tab closes (the release hook), and no session ever sees another's."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from rnnlab.config import RunConfig
+from rnnlab.ui.runner import LiveRun
+
+MAX_KEPT_RUNS = 20  # older runs are dropped so a long lecture does not grow the server without bound
+
+
+@dataclass
+class Workspace:
+    """One session's runs and upload. Methods are called from the script thread only."""
+
+    current: LiveRun | None = None
+    past: list[LiveRun] = field(default_factory=list)
+    upload: pd.DataFrame | None = None
+    upload_name: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, config: RunConfig, *, paused: bool = False, speed: float | None = None) -> LiveRun:
+        """Stop the current run (keeping it in the past runs) and start a new one."""
+        with self._lock:
+            self._retire()
+            frame = self.upload if config.data.data == "upload" else None
+            number = len(self.past) + 1
+            self.current = LiveRun(config, frame, paused=paused, speed=speed, name=f"run {number}").start()
+            return self.current
+
+    def close(self) -> None:
+        """Stop every job of this session (the tab closed)."""
+        with self._lock:
+            for run in [self.current, *self.past]:
+                if run is not None:
+                    run.stop(timeout=2.0)
+
+    def _retire(self) -> None:
+        run = self.current
+        if run is None:
+            return
+        run.stop()
+        if len(run.history):
+            self.past.append(run)
+            del self.past[:-MAX_KEPT_RUNS]
+        self.current = None
+
+
+@st.cache_resource(scope="session", on_release=lambda workspace: workspace.close(), show_spinner=False)
+def workspace() -> Workspace:
+    """This session's workspace, created on first use."""
+    return Workspace()
