@@ -23,15 +23,15 @@ SPLIT_COLOURS = {"train": "rgba(31,95,191,0.06)", "val": "rgba(224,123,0,0.12)",
 _FONT = {"size": 15}
 
 
-def _layout(title: str, x_title: str, y_title: str, height: int = 340, **extra: Any) -> dict[str, Any]:
+def _layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: Any) -> dict[str, Any]:
     layout = {
         "title": {"text": title, "x": 0.01, "font": {"size": 17}},
         "height": height,
-        "margin": {"l": 60, "r": 16, "t": 48, "b": 48},
+        "margin": {"l": 60, "r": 16, "t": 44, "b": 40},
         "font": _FONT,
         "xaxis": {"title": {"text": x_title}, "zeroline": False},
         "yaxis": {"title": {"text": y_title}, "zeroline": False},
-        "legend": {"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        "legend": {"orientation": "h", "y": -0.22, "x": 0.5, "xanchor": "center", "yanchor": "top"},
         "hovermode": "x",
     }
     layout.update(extra)
@@ -69,14 +69,13 @@ def loss_figure(
 def window_figure(snapshot: Any, title: str = "Prediction vs target, current window") -> Figure:
     """The classic notebook's plot: input points (red), true next values and the prediction (blue)."""
     data = [
+        {"type": "scatter", "mode": "lines", "name": "target", "x": _f32(snapshot.target_time),
+         "y": _f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7}},
         {"type": "scatter", "mode": "markers", "name": "input", "x": _f32(snapshot.input_time),
          "y": _f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 8}},
-        {"type": "scatter", "mode": "lines+markers", "name": "target", "x": _f32(snapshot.target_time),
-         "y": _f32(snapshot.targets), "line": {"color": TARGET_GREY, "width": 1, "dash": "dot"},
-         "marker": {"color": TARGET_GREY, "size": 9, "symbol": "circle-open"}},
         {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": _f32(snapshot.target_time),
-         "y": _f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 2},
-         "marker": {"color": PREDICTION_BLUE, "size": 8, "symbol": "diamond"}},
+         "y": _f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 1.5},
+         "marker": {"color": PREDICTION_BLUE, "size": 8}},
     ]
     return {"data": data, "layout": _layout(title, "time step", "value", uirevision="window")}
 

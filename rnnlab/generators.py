@@ -7,8 +7,8 @@ covariates, all float64; Gaussian noise of std `noise` is added to the target on
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -55,7 +55,7 @@ def sines(length: int, period: float, noise: float, seed: int) -> pd.DataFrame:
     periods = period * np.array([1.0, (1 + 5**0.5) / 2, 7**0.5])
     amplitudes = np.array([1.0, 0.6, 0.35])
     phases = rng.uniform(0, 2 * np.pi, size=3)
-    y = sum(a * np.sin(2 * np.pi * t / p + phi) for a, p, phi in zip(amplitudes, periods, phases))
+    y = sum(a * np.sin(2 * np.pi * t / p + phi) for a, p, phi in zip(amplitudes, periods, phases, strict=True))
     return _frame({"sines": y}, noise, seed)
 
 

@@ -31,6 +31,10 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
 }
 STATUSES = ("running", "done", "diverged", "early_stopped")
 
+# The gradient norm costs a few percent of a small model's step: without clipping (which
+# computes it anyway) it is measured every few steps only.
+GRAD_NORM_EVERY = 10
+
 # Validation on at most this many windows (evenly spaced): enough for a stable
 # curve, cheap enough to run every few dozen steps.
 MAX_VALIDATION_WINDOWS = 256
@@ -56,7 +60,7 @@ class Progress:
     loss: float
     val_loss: float | None  # the latest validation loss (None before the first check)
     validated: bool  # True when val_loss was computed at this step
-    grad_norm: float
+    grad_norm: float  # NaN on steps where it was not measured (see GRAD_NORM_EVERY)
     lr: float
     elapsed: float  # seconds spent computing in the trainer so far
     steps_per_s: float  # recent compute rate
@@ -81,7 +85,8 @@ class Trainer:
             frame = data_mod.make_series(config.data)
         self.prepared = data_mod.prepare(config, frame)
         self.model: SequenceModel = build_model(config, self.prepared.input_size)
-        self.optimizer = OPTIMIZERS[t.optimizer](list(self.model.parameters()), config)
+        self._params = list(self.model.parameters())
+        self.optimizer = OPTIMIZERS[t.optimizer](self._params, config)
         self.loss_fn = LOSSES[t.loss]()
         head, horizon = config.model.head, config.model.horizon
         self._streaming = t.regime == "streaming"
@@ -146,9 +151,13 @@ class Trainer:
             return self._diverge(loss_value, started)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        max_norm = self.config.train.clip if self.config.train.clip > 0 else math.inf
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
-        if not math.isfinite(grad_norm):
+        if self.config.train.clip > 0:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self._params, self.config.train.clip))
+        elif self.step % GRAD_NORM_EVERY == 0 or self._want_snapshot:
+            grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in self._params if p.grad is not None]))
+        else:
+            grad_norm = None
+        if grad_norm is not None and not math.isfinite(grad_norm):
             return self._diverge(grad_norm, started, what="gradient norm")
         self.optimizer.step()
         if self._streaming:
@@ -165,7 +174,7 @@ class Trainer:
         if self.status == "running" and self.step >= self.config.train.steps:
             self.status = "done"
             self.message = f"Finished: {self.step:,} steps."
-        return self._progress(loss_value, grad_norm, validated, snapshot, started)
+        return self._progress(loss_value, math.nan if grad_norm is None else grad_norm, validated, snapshot, started)
 
     # --- internals ------------------------------------------------------------
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -228,11 +237,11 @@ class Trainer:
         now = time.perf_counter()
         self._elapsed += now - started
         mark_time, mark_step = self._rate_mark
-        if self._elapsed - mark_time >= 0.5 or self._rate == 0.0:
-            span = self._elapsed - mark_time
-            if span > 0:
-                self._rate = (self.step - mark_step) / span
+        if self._elapsed - mark_time >= 0.5:
+            self._rate = (self.step - mark_step) / (self._elapsed - mark_time)
             self._rate_mark = (self._elapsed, self.step)
+        elif mark_step == 0 and self._elapsed > 0:  # the first half second: the average so far
+            self._rate = self.step / self._elapsed
         return Progress(
             step=self.step,
             epoch=self.epoch,

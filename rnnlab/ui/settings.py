@@ -12,7 +12,8 @@ from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig
 from rnnlab.errors import ConfigError
 
 PREFIX = "cfg_"
-SECTION_TITLES = {"data": "Data", "model": "Model", "train": "Training"}
+SECTION_TITLES = {"data": "Data details", "model": "Model", "train": "Training"}
+PRIMARY = ("data",)  # drawn above the sections: the first thing a student chooses
 LR_CHOICES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0)
 SEQ_LEN_CHOICES = (2, 5, 10, 15, 20, 24, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500, 1000)
 BATCH_CHOICES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -136,10 +137,12 @@ def sidebar() -> RunConfig:
         if notice:
             st.caption(notice)
         values = {f.name: st.session_state.get(PREFIX + f.name) for f in FIELDS}
+        for name in PRIMARY:
+            values[name] = _draw_widget(name, values)
         for section, title in SECTION_TITLES.items():
-            with st.expander(title, expanded=section != "data" or True):
+            with st.expander(title, expanded=section != "data"):
                 for f in FIELDS:
-                    if f.section == section:
+                    if f.section == section and f.name not in PRIMARY:
                         values[f.name] = _draw_widget(f.name, values)
     flat = {"preset": st.session_state.get("preset_choice") or ""} | values
     try:

@@ -1,0 +1,73 @@
+"""Figure builders for forecast evaluation: pure functions from a ForecastReport to a plotly figure dict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rnnlab.charts import PREDICTION_BLUE, TARGET_GREY, VALIDATION_ORANGE, Figure, _axis_values, _f32, _layout
+from rnnlab.forecast import LAST_VALUE, SEASONAL_NAIVE, ForecastReport
+
+__all__ = ["forecast_figure", "horizon_figure", "BASELINE_COLOURS"]
+
+# Muted and thin: the baselines are references, not the subject.
+BASELINE_COLOURS = {LAST_VALUE: "#8c564b", SEASONAL_NAIVE: "#2ca02c"}
+
+
+def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
+    """Truth (grey), one-step (blue), free-running (orange, dashed); baselines in the legend, off until clicked."""
+    x = _axis_values(report.times)
+    traces = [
+        _line(x, report.truth, "truth", {"color": TARGET_GREY, "width": 2}),
+        _line(x, report.one_step, "one-step (true past)", {"color": PREDICTION_BLUE, "width": 2}),
+        _line(x, report.free_running, "free-running (own predictions fed back)",
+              {"color": VALIDATION_ORANGE, "width": 2, "dash": "dash"}),
+    ]
+    for name, values in report.baselines.items():
+        trace = _line(x, values, _baseline_label(report, name), {"color": BASELINE_COLOURS.get(name), "width": 1})
+        trace["visible"] = "legendonly"
+        traces.append(trace)
+    title = title or f"Forecast on the {report.part} part"
+    layout = _layout(title, str(report.times.name or "time"), report.target_name, height=420,
+                     uirevision=f"forecast-{report.part}")
+    return {"data": traces, "layout": layout}
+
+
+def horizon_figure(report: ForecastReport, title: str = "Error versus forecast horizon") -> Figure:
+    """Free-running RMSE k steps ahead, with the baselines' RMSE (1 step ahead) as horizontal reference lines.
+
+    Where the curve rises above a line, the network's forecast that far ahead is worse than that trivial answer.
+    """
+    traces = [{
+        "type": "scatter", "mode": "lines+markers", "name": "free-running forecast",
+        "x": _f32(report.horizons), "y": _f32(report.horizon_rmse),
+        "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 5},
+    }]
+    first, last = float(report.horizons[0]), float(report.horizons[-1])
+    for name in report.baselines:
+        rmse = float(report.table.loc[name, "RMSE"])
+        if not np.isfinite(rmse):
+            continue  # not defined for this part (e.g. a period longer than the past before it)
+        traces.append({
+            "type": "scatter", "mode": "lines", "name": f"{_baseline_label(report, name)}, 1 step ahead",
+            "x": _f32([first, last]), "y": _f32([rmse, rmse]),
+            "line": {"color": BASELINE_COLOURS.get(name), "width": 1.5, "dash": "dot"}, "hoverinfo": "name+y",
+        })
+    layout = _layout(title, "steps ahead", f"RMSE ({report.target_name})", height=360,
+                     uirevision=f"horizon-{report.part}")
+    layout["yaxis"]["rangemode"] = "tozero"
+    return {"data": traces, "layout": layout}
+
+
+def _line(x: Any, y: np.ndarray, name: str, line: dict[str, Any]) -> dict[str, Any]:
+    """A line trace without the rows where the method has no prediction (NaN)."""
+    known = np.isfinite(y)
+    # dates come as a list of strings, numbers as a float32 array
+    x_known = np.asarray(x, dtype=object)[known].tolist() if isinstance(x, list) else x[known]
+    return {"type": "scattergl" if len(y) > 5000 else "scatter", "mode": "lines", "name": name,
+            "x": x_known, "y": _f32(y[known]), "line": line}
+
+
+def _baseline_label(report: ForecastReport, name: str) -> str:
+    return f"{name} ({report.period} steps back)" if name == SEASONAL_NAIVE else f"{name} (previous point)"
