@@ -52,7 +52,7 @@ def one_step(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
     """
     seq_len = config.train.seq_len
     start, end = prepared.rows(part)
-    first = max(start, seq_len)
+    first, _ = _scored_rows(prepared, config, part)
     predictions = np.full(end - start, np.nan)
     if first >= end:
         return predictions
@@ -87,10 +87,11 @@ def error_by_horizon(model: nn.Module, prepared: Prepared, config: RunConfig, pa
     first, end = _scored_rows(prepared, config, part)
     rows = end - first
     horizon = max_horizon if max_horizon is not None else max(1, min(DEFAULT_MAX_HORIZON, rows // 2))
-    if horizon < 1 or horizon > rows:
-        raise DataError(f"A forecast {horizon} steps ahead needs at least {horizon} rows in the {part} part "
-                        f"with {config.train.seq_len} rows of past before them, and it has {max(rows, 0)}; "
-                        f"choose a horizon of at most {max(rows, 1)} or a larger {part} fraction.")
+    if horizon < 1:
+        raise ValueError(f"max_horizon must be at least 1 (got {horizon})")
+    if horizon > rows:
+        raise DataError(f"The {part} part has {max(rows, 0)} rows to forecast, too few for a forecast {horizon} "
+                        f"steps ahead; choose a horizon of at most {max(rows, 1)} or a larger {part} fraction.")
     start_rows = np.unique(np.linspace(first, end - horizon, min(starts, end - horizon - first + 1)).round())
     start_rows = start_rows.astype(np.int64)
     forecasts = _to_original(prepared, _free_run(model, prepared, config, start_rows, horizon))  # (S, K)

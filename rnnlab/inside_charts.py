@@ -80,7 +80,8 @@ def gates_figure(gates: Gates) -> Figure:
         activation = "relu" if gates.cell == "rnn_relu" else "tanh"
         layout = _layout(f"Gates of {where}", 220, xaxis={"visible": False}, yaxis={"visible": False})
         layout["annotations"] = [{
-            "text": f"A plain RNN has no gates: h_t = {activation}(W_ih x_t + W_hh h_(t-1) + b)",
+            "text": f"A plain RNN has no gates: h<sub>t</sub> = {activation}(W<sub>ih</sub> x<sub>t</sub> + "
+                    "W<sub>hh</sub> h<sub>t-1</sub> + b)",
             "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False, "font": {"size": 17},
         }]
         return {"data": [], "layout": layout}

@@ -71,7 +71,7 @@ def test_gates_figure_has_one_heatmap_per_gate_on_its_own_axes(cell, names):
 
 def test_gates_figure_says_what_the_forget_gate_means():
     titles = [a["text"] for a in gates_figure(gates(model_of("lstm"), X))["layout"]["annotations"]]
-    assert any("forget gate" in t and "1 keeps the cell state, 0 forgets it" in t for t in titles)
+    assert any("forget gate" in t and "1 keeps the cell state,<br>0 forgets it" in t for t in titles)
 
 
 def test_gates_use_zero_to_one_and_candidates_minus_one_to_one():
