@@ -15,7 +15,7 @@ settings.show_link_warnings()
 name = config.data.data
 about = GENERATORS.get(name) or DATASETS.get(name)
 if about is not None:
-    st.markdown(f"**{about.title}.** {about.description}")
+    st.markdown(f"**{about.title}.** " + about.description.replace("*", "\\*"))
     if name in DATASETS:
         st.caption(f"Source: {DATASETS[name].source}")
 

@@ -94,6 +94,9 @@ class Trainer:
         stride = t.seq_len if self._streaming else 1
         self._x, self._y = data_mod.windows(self.prepared, "train", t.seq_len, head, horizon, stride=stride)
         self._x_val, self._y_val = _spread(*data_mod.windows(self.prepared, "val", t.seq_len, head, horizon))
+        self._val_from = 0
+        if self._streaming and head == "seq2seq":
+            self._x_val, self._y_val, self._val_from = _continuous(self.prepared, t.seq_len)
         self._first_row = self.prepared.bounds["train"][0]
         self._stride = stride
 
@@ -201,7 +204,7 @@ class Trainer:
         self.model.eval()
         with torch.no_grad():
             prediction, _ = self.model(self._x_val)
-            self._val_loss = float(self.loss_fn(prediction, self._y_val))
+            self._val_loss = float(self.loss_fn(prediction[:, self._val_from :], self._y_val[:, self._val_from :]))
         if not math.isfinite(self._val_loss):
             return
         self._good_weights, self._good_step = self._copy_weights(), self.step
@@ -280,6 +283,18 @@ def _spread(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
         return x, y
     index = torch.from_numpy(np.linspace(0, len(x) - 1, MAX_VALIDATION_WINDOWS).round().astype(np.int64))
     return x[index], y[index]
+
+
+def _continuous(prepared: data_mod.Prepared, seq_len: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The validation part as one long sequence, warmed up on the train rows before it.
+
+    A streaming model carries its state from window to window; scoring it on windows
+    that each start from zeros would report the cost of a cold state, not of the model."""
+    start, end = prepared.bounds["val"]
+    warm = min(seq_len, start)
+    x = prepared.values[start - warm : end - 1].unsqueeze(0)  # (1, N, F)
+    y = prepared.target[start - warm + 1 : end].reshape(1, -1, 1)  # (1, N, 1): the next point at each step
+    return x, y, warm - 1  # predictions from index warm-1 on target validation rows
 
 
 def run(config: RunConfig, frame: pd.DataFrame | None = None) -> list[Progress]:

@@ -72,6 +72,22 @@ def _apply(config: RunConfig) -> None:
     st.session_state["preset_choice"] = config.preset
 
 
+# Picking a series applies the settings it needs to make sense (a day of hourly load is 24
+# samples; the Nile's 100 years leave room for short windows only).
+SERIES_SETTINGS: dict[str, dict[str, Any]] = {
+    "load": {"period": 24.0, "length": 2016},
+    "echo": {"period": 30.0, "seq_len": 60},
+    "nile": {"seq_len": 10},
+    "sunspots": {"seq_len": 20},
+    "co2": {"seq_len": 24},
+}
+
+
+def _choose_series() -> None:
+    for name, value in SERIES_SETTINGS.get(st.session_state[PREFIX + "data"], {}).items():
+        st.session_state[PREFIX + name] = value
+
+
 def _choose_preset() -> None:
     name = st.session_state["preset_choice"]
     _apply(RunConfig.from_flat({"preset": name}) if name else RunConfig())
@@ -96,7 +112,7 @@ def _draw_widget(name: str, values: dict[str, Any]) -> Any:
     label = f.title
     if spec.kind == "select":
         return st.selectbox(label, f.choices, key=key, help=f.help, disabled=disabled,
-                            format_func=_choice_label(name))
+                            format_func=_choice_label(name), on_change=_choose_series if name == "data" else None)
     if spec.kind == "toggle":
         return st.toggle(label, key=key, help=f.help, disabled=disabled)
     if spec.kind == "choices":

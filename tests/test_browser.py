@@ -1,0 +1,109 @@
+"""The main paths in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
+
+import time
+
+import pytest
+
+from browser_support import (
+    launch_chromium,
+    metric_value,
+    require_browser,
+    screenshot,
+    streamlit_server,
+    wait_for_app,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server():
+    require_browser()
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def steps(page) -> int:
+    value = metric_value(page, "Step")
+    return int(value.replace(",", "")) if value else -1
+
+
+def wait_for(predicate, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(interval)
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_every_page_loads_without_an_exception(server, page):
+    for path, heading in (("/", "Train a recurrent network"), ("/shapes", "Tensor shapes"), ("/data", "Data")):
+        page.goto(server + path)
+        wait_for_app(page)
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
+        if path == "/data":
+            page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
+        if path == "/shapes":
+            page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=20_000)
+        time.sleep(0.5)
+        no_exception(page)
+        screenshot(page, f"page{path.replace('/', '-') or '-train'}")
+
+
+def test_train_shows_live_progress_and_pause_stops_it(server, page):
+    page.goto(server + "/?preset=udacity-sine&steps=1000000")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for(lambda: steps(page) > 50)
+    first = steps(page)
+    wait_for(lambda: steps(page) > first + 50)  # it keeps rising while we watch
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=10_000)  # loss curve and prediction plot
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
+    screenshot(page, "train-running")
+
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_for(lambda: page.get_by_role("button", name="Resume", exact=True).is_enabled())
+    paused = steps(page)
+    time.sleep(1.0)
+    assert steps(page) == paused
+    no_exception(page)
+    screenshot(page, "train-paused")
+
+
+def test_a_shared_link_applies_its_settings(server, page):
+    page.goto(server + "/shapes?preset=lstm-load&hidden=48&layers=1")
+    wait_for_app(page)
+    page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=20_000)
+    diagram = page.locator('[data-testid="stGraphVizChart"]').first.inner_text()
+    assert "(1, 32, 48)" in diagram  # h_0: (D*L, B, H) with the link's hidden size and the preset's batch
+    assert "(32, 24, 7)" in diagram  # the preset's batch of 24 hours of 7 features
+    assert "hidden=48" in page.url and "preset=lstm-load" in page.url
+    no_exception(page)
+
+
+def test_a_bad_link_gives_a_warning_not_a_traceback(server, page):
+    page.goto(server + "/?hidden=99999&cell=banana")
+    wait_for_app(page)
+    page.get_by_text("hidden must be between 1 and 512").first.wait_for(timeout=10_000)
+    no_exception(page)
