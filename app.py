@@ -15,6 +15,7 @@ PAGES = [
     st.Page(HERE / "train.py", title="Train", icon=":material/play_circle:", default=True),
     st.Page(HERE / "shapes.py", title="Shapes", icon=":material/view_in_ar:", url_path="shapes"),
     st.Page(HERE / "data.py", title="Data", icon=":material/table_chart:", url_path="data"),
+    st.Page(HERE / "inside.py", title="Inside", icon=":material/neurology:", url_path="inside"),
 ]
 page = st.navigation(PAGES)
 settings.sidebar()

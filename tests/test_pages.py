@@ -194,3 +194,26 @@ def test_an_uploaded_csv_becomes_the_series():
     assert at.session_state["cfg_data"] == "upload"
     assert not at.error
     assert any("sales" in str(m.value) or m.label == "Rows" for m in at.metric)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_inside_page_draws_states_gates_and_gradients(cell):
+    at = app({"cell": cell, "seq_len": "30"}, page="pages/inside.py")
+    charts = at.get("plotly_chart")
+    # h heatmap (+ c for LSTM), gates (none for a plain RNN), gradient through time
+    assert len(charts) == {"rnn": 2, "lstm": 4, "gru": 3}[cell]
+    if cell == "rnn":
+        assert "no gates" in at.info[0].value
+    at.toggle(key="inside_compare").set_value(True).run()
+    assert not at.exception
+    assert "lstm (fresh)" in at.get("plotly_chart")[-1].proto.spec
+
+
+def test_inside_page_follows_the_current_run():
+    at = app({"preset": "udacity-sine", "steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 20)
+    at.button(key="btn_pause").click().run()
+    at.switch_page("../pages/inside.py").run()
+    assert not at.exception
+    assert any("the current run at step" in c.value for c in at.caption)

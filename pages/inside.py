@@ -1,0 +1,64 @@
+"""Inside: the hidden state, the gates and the gradient through time of the current model."""
+
+import streamlit as st
+
+from rnnlab import inside_charts, probes
+from rnnlab.errors import RnnlabError
+from rnnlab.trainer import LOSSES
+from rnnlab.ui import settings
+from rnnlab.ui.subject import subject, window, window_count
+
+st.title("Inside the network")
+settings.show_link_warnings()
+config = st.session_state["config"]
+try:
+    first = subject(config)
+except RnnlabError as exc:
+    st.error(str(exc))
+    st.stop()
+
+count = window_count(first, "val")
+index = st.slider("Validation window", 0, max(count - 1, 1), 0, key="inside_window",
+                  help="Which window of the validation part to feed through the network.")
+hidden_tab, gates_tab, gradient_tab = st.tabs(["Hidden state", "Gates", "Gradient through time"])
+with gradient_tab:
+    left, right = st.columns(2)
+    truncate = left.slider("Back-propagate through the last k steps (0 = all)", 0, config.train.seq_len, 0,
+                           key="inside_truncate",
+                           help="Truncated backpropagation: the classic notebook's hidden = hidden.data cuts "
+                                "the graph at every window boundary.")
+    compare = right.toggle("Compare RNN, LSTM and GRU (fresh weights)", key="inside_compare")
+    forget_bias = right.toggle("LSTM forget-gate bias 1 (the usual initialisation)", key="inside_bias",
+                               disabled=not compare)
+
+
+def draw() -> None:
+    s = subject(config)
+    x, y, row = window(s, "val", index)
+    st.caption(f"Showing {s.label}; window of rows {row:,} to {row + x.shape[1] - 1:,}.")
+    with hidden_tab:
+        states = probes.hidden_states(s.model, x)
+        st.plotly_chart(inside_charts.hidden_heatmap(states, "h"), key="inside_h")
+        if states.c is not None:
+            st.plotly_chart(inside_charts.hidden_heatmap(states, "c"), key="inside_c")
+    with gates_tab:
+        found = probes.gates(s.model, x)
+        if found.names:
+            st.plotly_chart(inside_charts.gates_figure(found), key="inside_gates")
+        else:
+            st.info("A plain RNN has no gates: every step computes h_t = tanh(W_ih x_t + W_hh h_(t-1) + b), so "
+                    "nothing decides what to keep or forget. Choose LSTM or GRU in the sidebar to see gates.")
+    with gradient_tab:
+        flow = probes.gradient_norms(s.model, x, y, LOSSES[s.config.train.loss](), truncate=truncate or None,
+                                     clip=s.config.train.clip)
+        norms = {s.config.model.cell: flow.norms}
+        if compare:
+            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0)
+            norms = {f"{name} (fresh)": values for name, values in fresh.items()} | norms
+        st.plotly_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
+        clipped = f", {flow.clipped_norm:.3g} after clipping at {s.config.train.clip:g}" if s.config.train.clip else ""
+        st.caption(f"Norm of all parameter gradients for this window: {flow.total_norm:.3g}{clipped}. "
+                   "A curve that falls steeply to the left means early steps barely learn: vanishing gradients.")
+
+
+st.fragment(run_every=1.0 if first.active else None)(draw)()

@@ -1,0 +1,316 @@
+"""The text of an exported training script, in pieces that rnnlab.export fills in and assembles.
+
+`$name` is filled from the config (string.Template); a line holding only `@@name` is replaced by a block
+of lines (or by nothing), indented as the marker is. Each piece reads as the plain PyTorch it becomes.
+"""
+
+from __future__ import annotations
+
+SCRIPT = '''\
+"""$title
+
+Exported from rnnlab. It reproduces that run step for step: the same series, split, scaling,
+windows, initial weights and batch order, so for the same seed its loss curve (history.csv)
+is the one the app drew. It needs only Python 3.11+, PyTorch, NumPy and pandas.
+
+Run it:
+    python $filename              # $steps steps, as in the app
+    python $filename --steps 100  # a shorter run
+
+It prints the loss every $eval_every steps and writes history.csv (step, epoch, loss, val_loss) and
+weights.pt (the trained state_dict, which rnnlab can import).
+"""
+
+# The rnnlab settings of this run$preset_note:
+@@settings_comment
+# To open them in rnnlab, add this query string to the app's address:
+#   ?$query
+
+from __future__ import annotations
+
+@@imports
+
+# Small recurrent models train fastest on one thread, and one thread keeps the arithmetic (so the
+# loss curve) the same from run to run.
+torch.set_num_threads(1)
+
+# --- settings ----------------------------------------------------------------------------------
+
+@@constants
+
+
+# --- the series --------------------------------------------------------------------------------
+
+@@series_defs
+
+
+# --- the model ---------------------------------------------------------------------------------
+# Letters in the shape comments: B batch, T time steps (SEQ_LEN), F input features, H hidden size,
+# L layers, D directions (2 if bidirectional, else 1).
+
+class SequenceModel(nn.Module):
+    """x (B, T, F) -> $cell_name -> Linear: $head_doc.
+
+    The parameter names (rnn.*, head.*) are rnnlab's, so weights.pt loads into the app, and back.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                 dropout: float, out_features: int) -> None:
+        super().__init__()
+        self.rnn = nn.$cell_module(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,  # x is (B, T, F); the hidden state stays (D*L, B, H) whatever this says
+            bidirectional=bidirectional,
+            # torch applies dropout between stacked layers only, and warns if asked to with one layer
+            dropout=dropout if num_layers > 1 else 0.0,$nonlinearity
+        )
+        # both directions' hidden states are concatenated, so the head reads D*H features
+        directions = 2 if bidirectional else 1
+        self.head = nn.Linear(directions * hidden_size, out_features)
+
+    def forward(self, x: torch.Tensor, hidden: $state_type | None = None) -> tuple[torch.Tensor, $state_type]:
+        out, hidden = self.rnn(x, hidden)  # out (B, T, D*H); hidden $state_doc
+        @@forward_body
+
+
+# --- windows and validation --------------------------------------------------------------------
+
+def make_windows(values: torch.Tensor, start: int, end: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """$windows_doc"""
+    target = values[:, 0]  # (rows,): column 0 is the target
+    @@windows_body
+
+
+def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module) -> float:
+    """The loss on the validation windows: no dropout, no gradients, a zero state for every window."""
+    model.eval()
+    with torch.no_grad():
+        prediction, _ = model(x_val)
+        return float(loss_fn(prediction, y_val))
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=STEPS, help=f"optimisation steps (default {STEPS})")
+    args = parser.parse_args()
+
+    @@seeding
+
+    @@load_series
+    raw = series.to_numpy(dtype=np.float64)  # (rows, F): column 0 the target, then any covariates
+
+    # A chronological split: train on the past, validate on what follows, keep the end for testing
+    # (this script never touches the test rows).
+    rows = len(raw)
+    n_test, n_val = int(round(rows * TEST_FRACTION)), int(round(rows * VAL_FRACTION))
+    n_train = rows - n_val - n_test
+
+    @@scaling
+
+    @@train_windows
+    x_val, y_val = make_windows(values, n_train, n_train + n_val, stride=1)
+    if len(x_val) > $max_val:  # validate on $max_val evenly spaced windows: a stable curve, cheaply
+        keep = torch.from_numpy(np.linspace(0, len(x_val) - 1, $max_val).round().astype(np.int64))
+        x_val, y_val = x_val[keep], y_val[keep]
+    print(f"{rows} rows: {n_train} train, {n_val} validation, {n_test} test; {len(x_train)} training windows")
+
+    model = SequenceModel(input_size=values.shape[1], hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
+                          bidirectional=BIDIRECTIONAL, dropout=DROPOUT, out_features=$out_features)
+    optimizer = $optimizer
+    loss_fn = nn.$loss()
+
+    history = []  # (step, epoch, loss, val_loss): one row per step
+    @@early_stopping_start
+    @@loop_start
+        model.train()
+        @@forward_call
+        loss = loss_fn(prediction, y)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            history.append((step, epoch, loss_value, math.nan))
+            print(f"Diverged at step {step}: the loss became {loss_value}. Lower the learning rate "
+                  "(or clip the gradients) and train again.")
+            break
+        optimizer.zero_grad()
+        loss.backward()
+        @@clip
+        optimizer.step()
+        @@detach
+
+        val_loss = math.nan
+        if step % EVAL_EVERY == 0 or step == args.steps:
+            val_loss = validate(model, x_val, y_val, loss_fn)
+            print(f"step {step:6d}  epoch {epoch:4d}  loss {loss_value:.4g}  val_loss {val_loss:.4g}")
+        history.append((step, epoch, loss_value, val_loss))
+        @@early_stopping_check
+
+    pd.DataFrame(history, columns=["step", "epoch", "loss", "val_loss"]).to_csv("history.csv", index=False)
+    torch.save(model.state_dict(), "weights.pt")
+    print(f"Wrote history.csv ({len(history)} steps) and weights.pt.")
+
+@@data_blob
+
+if __name__ == "__main__":
+    main()
+'''
+
+SEQ2SEQ_FORWARD = """\
+# nn.Linear wants rows: flatten batch and time, apply it, and fold the result back
+b, t, dh = out.shape  # (B, T, D*H)
+flat = out.contiguous().view(b * t, dh)  # (B*T, D*H)
+y = self.head(flat)  # (B*T, 1)
+return y.view(b, t, 1), hidden  # (B, T, 1): the next value, predicted after every step"""
+
+LAST_FORWARD = """\
+last = out[:, -1]  # (B, D*H): the last time step only (its backward half, if any, saw one step)
+return self.head(last), hidden  # (B, out_features): the values after the window"""
+
+SEQ2SEQ_WINDOWS_DOC = """\
+Inputs (N, T, F) and targets (N, T, 1) cut from rows [start, end); window n starts at start + n*stride.
+
+    At each step the target is the target column's next value: the windows shifted by one row.
+    """
+
+LAST_WINDOWS_DOC = """\
+Inputs (N, T, F) and targets (N, HORIZON) cut from rows [start, end); window n starts at start + n*stride.
+
+    The targets are the HORIZON values of the target column that follow each window.
+    """
+
+SEQ2SEQ_WINDOWS = """\
+x = values[start:end - 1].unfold(0, SEQ_LEN, stride)  # (N, F, T): unfold puts the window last
+y = target[start + 1:end].unfold(0, SEQ_LEN, stride)  # (N, T): the same windows, one step later
+return x.transpose(1, 2), y.unsqueeze(-1)  # (N, T, F), (N, T, 1): views of values, no copy"""
+
+LAST_WINDOWS = """\
+x = values[start:end - HORIZON].unfold(0, SEQ_LEN, stride)  # (N, F, T): unfold puts the window last
+y = target[start + SEQ_LEN:end].unfold(0, HORIZON, stride)  # (N, HORIZON): what follows each window
+return x.transpose(1, 2), y  # (N, T, F), (N, HORIZON): views of values, no copy"""
+
+SCALING = {
+    "none": """\
+# No scaling: the values as they are.
+values = torch.from_numpy(raw.astype(np.float32))  # (rows, F)""",
+    "standard": """\
+# Standard scaling (mean 0, std 1), fitted on the training rows only: no peeking at the future.
+train_rows = raw[:n_train]  # (n_train, F)
+center, scale = train_rows.mean(axis=0), train_rows.std(axis=0)  # (F,), (F,)
+scale = np.where(scale > 1e-9 * np.abs(train_rows).max(axis=0), scale, 1.0)  # a constant column: only centred
+values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows, F)""",
+    "minmax": """\
+# Min-max scaling (0 to 1 on the training rows), fitted on the training rows only: no peeking at the future.
+train_rows = raw[:n_train]  # (n_train, F)
+low, high = train_rows.min(axis=0), train_rows.max(axis=0)  # (F,), (F,)
+center, scale = low, high - low
+scale = np.where(scale > 1e-9 * np.abs(train_rows).max(axis=0), scale, 1.0)  # a constant column: only centred
+values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows, F)""",
+}
+
+SEEDING = {
+    "windowed": """\
+# Seeded in rnnlab's order: NumPy's generator shuffles the windows, torch's draws the initial
+# weights (and any dropout masks). The series has its own seeded generators.
+rng = np.random.default_rng(SEED)
+torch.manual_seed(SEED)""",
+    "streaming": """\
+# Seeded as rnnlab seeds: torch's generator draws the initial weights (and any dropout masks).
+# Streaming shuffles nothing; the series has its own seeded generators.
+torch.manual_seed(SEED)""",
+}
+
+STREAMING_WINDOWS = """\
+# Streaming, as the classic notebook: consecutive windows that do not overlap, one per step.
+x_train, y_train = make_windows(values, 0, n_train, stride=SEQ_LEN)"""
+
+WINDOWED_WINDOWS = """\
+# Windowed: every window (stride 1), shuffled into mini-batches.
+x_train, y_train = make_windows(values, 0, n_train, stride=1)"""
+
+STREAMING_LOOP = """\
+epoch, cursor, hidden = 0, 0, None
+for step in range(1, args.steps + 1):
+    if cursor == len(x_train):  # the end of the training part: a new epoch, from a zero state again
+        epoch, cursor, hidden = epoch + 1, 0, None
+    x, y = x_train[cursor:cursor + 1], y_train[cursor:cursor + 1]  # (1, T, F), $y_shape: the next window
+    cursor += 1"""
+
+WINDOWED_LOOP = """\
+epoch, order, cursor = 0, rng.permutation(len(x_train)), 0  # the windows in a random order
+for step in range(1, args.steps + 1):
+    if cursor == len(order):  # every window seen: a new epoch, in a new random order
+        epoch, order, cursor = epoch + 1, rng.permutation(len(x_train)), 0
+    index = torch.from_numpy(order[cursor:cursor + BATCH_SIZE])
+    cursor += len(index)
+    x, y = x_train[index], y_train[index]  # (B, T, F), $y_shape"""
+
+STREAMING_FORWARD = """\
+prediction, hidden = model(x, hidden)  # the state carries on from the previous window"""
+
+WINDOWED_FORWARD = """\
+prediction, _ = model(x)  # every batch starts from a zero state"""
+
+DETACH = {
+    "tuple": """\
+# Keep the state's values, cut its history (the notebook's hidden = hidden.data): truncated backprop.
+hidden = (hidden[0].detach(), hidden[1].detach())  # (h_n, c_n), each (D*L, 1, H)""",
+    "tensor": """\
+# Keep the state's values, cut its history (the notebook's hidden = hidden.data): truncated backprop.
+hidden = hidden.detach()  # (D*L, 1, H)""",
+}
+
+CLIP = """\
+grad_norm = nn.utils.clip_grad_norm_(model.parameters(), CLIP)  # rescales the gradient if its norm > CLIP
+if not math.isfinite(grad_norm):
+    print(f"Diverged at step {step}: the gradient norm became {float(grad_norm)}. Lower the learning rate.")
+    break"""
+
+EARLY_STOPPING_START = """\
+# Early stopping: remember the weights of the best validation loss; give up after PATIENCE checks without one.
+best_val, best_step, best_weights, checks_without_gain = math.inf, 0, copy.deepcopy(model.state_dict()), 0"""
+
+EARLY_STOPPING_CHECK = """\
+if math.isfinite(val_loss):
+    if val_loss < best_val:
+        best_val, best_step, checks_without_gain = val_loss, step, 0
+        best_weights = copy.deepcopy(model.state_dict())
+    else:
+        checks_without_gain += 1
+        if checks_without_gain >= PATIENCE:
+            model.load_state_dict(best_weights)
+            print(f"Stopped early at step {step}: no better validation loss for {PATIENCE} checks; "
+                  f"restored the weights of step {best_step} (val_loss {best_val:.4g}).")
+            break"""
+
+GENERATOR_INTRO = """\
+# `$name` and the helpers it uses, verbatim from rnnlab/generators.py. A generator is a plain function
+# (length, period, noise, seed) -> DataFrame: index "time", the target first, then any covariates."""
+
+GENERATOR_CALL = """\
+series = $function(LENGTH, PERIOD, NOISE, SEED)  # DataFrame: index time, the target first, then covariates"""
+
+DATASET_INTRO = """\
+# The $title dataset, bundled with rnnlab. Its CSV text is at the end of this file.
+# Source: $source"""
+
+DATASET_CALL = """\
+series = pd.read_csv(io.StringIO($constant), index_col="time").astype("float64")  # index time; the target"""
+
+DATASET_NOISE = """\
+# Noise in units of the target's standard deviation, so that noise=0.1 means the same for every dataset.
+std = float(series.iloc[:, 0].std())
+noise_rng = np.random.default_rng(SEED)
+series.iloc[:, 0] += NOISE * std * noise_rng.standard_normal(len(series))"""
+
+UPLOAD_INTRO = """\
+# The series uploaded to rnnlab (the columns used: the target first, then any covariates).
+# Its CSV text is at the end of this file."""
+
+UPLOAD_CALL = """\
+series = pd.read_csv(io.StringIO(SERIES_CSV), index_col=0, float_precision="round_trip")  # the target first"""
+
+NO_COVARIATES = """\
+series = series.iloc[:, :1]  # covariates off: learn from the target alone"""
