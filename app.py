@@ -16,6 +16,7 @@ PAGES = [
     st.Page(HERE / "shapes.py", title="Shapes", icon=":material/view_in_ar:", url_path="shapes"),
     st.Page(HERE / "data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page(HERE / "inside.py", title="Inside", icon=":material/neurology:", url_path="inside"),
+    st.Page(HERE / "forecast.py", title="Forecast", icon=":material/timeline:", url_path="forecast"),
 ]
 page = st.navigation(PAGES)
 settings.sidebar()

@@ -88,7 +88,8 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "head_doc": ("(B, HORIZON), the HORIZON values after the window" if last
                      else "(B, T, 1), the next value predicted after every step"),
         "state_type": "tuple[torch.Tensor, torch.Tensor]" if lstm else "torch.Tensor",
-        "state_doc": "(h_n, c_n), each (D*L, B, H)" if lstm else "h_n (D*L, B, H)",
+        "state_doc": "an LSTM's state: (h, c), each (D*L, B, H)" if lstm else "the state h: (D*L, B, H)",
+        "hidden_doc": "(h_n, c_n), each (D*L, B, H)" if lstm else "h_n (D*L, B, H)",
         "windows_doc": tpl.LAST_WINDOWS_DOC if last else tpl.SEQ2SEQ_WINDOWS_DOC,
         "max_val": str(MAX_VALIDATION_WINDOWS),
         "out_features": "HORIZON" if last else "1",

@@ -47,6 +47,8 @@ torch.set_num_threads(1)
 # --- the model ---------------------------------------------------------------------------------
 # Letters in the shape comments: B batch, T time steps (SEQ_LEN), F input features, H hidden size,
 # L layers, D directions (2 if bidirectional, else 1).
+State = $state_type  # $state_doc
+
 
 class SequenceModel(nn.Module):
     """x (B, T, F) -> $cell_name -> Linear: $head_doc.
@@ -70,8 +72,8 @@ class SequenceModel(nn.Module):
         directions = 2 if bidirectional else 1
         self.head = nn.Linear(directions * hidden_size, out_features)
 
-    def forward(self, x: torch.Tensor, hidden: $state_type | None = None) -> tuple[torch.Tensor, $state_type]:
-        out, hidden = self.rnn(x, hidden)  # out (B, T, D*H); hidden $state_doc
+    def forward(self, x: torch.Tensor, hidden: State | None = None) -> tuple[torch.Tensor, State]:
+        out, hidden = self.rnn(x, hidden)  # out (B, T, D*H); hidden $hidden_doc
         @@forward_body
 
 

@@ -234,6 +234,14 @@ class ForecastReport:
     horizon_rmse: np.ndarray  # (K,) free-running RMSE k steps ahead
 
 
+def season_length(config: RunConfig) -> int:
+    """Rows per seasonal cycle of the configured series, for the seasonal naive baseline."""
+    from rnnlab.datasets import DATASETS
+
+    spec = DATASETS.get(config.data.data)
+    return spec.season if spec is not None else max(1, int(round(config.data.period)))
+
+
 def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str = "test",
              period: int | None = None, max_horizon: int | None = None,
              max_free_steps: int = MAX_FREE_STEPS) -> ForecastReport:

@@ -53,6 +53,11 @@ def no_job_left_behind():
     for run in list(runner._live):
         run.stop()
     assert live_jobs() <= before
+    # AppTest gives every test the same session id, so the session's workspace would carry over.
+    from rnnlab.ui.session import WORKSPACES
+
+    for ws in list(WORKSPACES):
+        ws.close()
 
 
 def test_train_page_has_exactly_the_five_buttons():
@@ -217,3 +222,21 @@ def test_inside_page_follows_the_current_run():
     at.switch_page("../pages/inside.py").run()
     assert not at.exception
     assert any("the current run at step" in c.value for c in at.caption)
+
+
+def test_forecast_page_scores_the_model_against_the_baselines():
+    at = app({"preset": "udacity-sine", "steps": "300"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: any("Finished" in s.value for s in a.success))
+    at.switch_page("../pages/forecast.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.index) == ["model (one-step)", "model (free-running)", "last value", "seasonal naive"]
+    assert table.loc["model (one-step)", "RMSE"] < table.loc["last value", "RMSE"]
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_forecast_page_explains_a_part_too_short():
+    at = app({"data": "nile", "seq_len": "40"}, page="pages/forecast.py")
+    assert not at.exception
+    assert at.error and "rows" in at.error[0].value

@@ -24,6 +24,7 @@ class DatasetSpec:
     description: str
     source: str
     frequency: str  # a pandas offset alias ("YS" yearly, "MS" monthly), e.g. to extend the index
+    season: int = 1  # rows per seasonal cycle, for the seasonal naive baseline (1: no season)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -34,6 +35,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "NOAA National Geophysical Data Center, yearly sunspot numbers; public domain "
         "(as bundled with statsmodels, statsmodels.datasets.sunspots).",
         "YS",
+        season=11,  # the solar cycle
     ),
     "nile": DatasetSpec(
         "nile.csv",
@@ -51,6 +53,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "CO2; public domain (as bundled with statsmodels, statsmodels.datasets.co2). Weekly values averaged "
         "to monthly means; 5 months without data filled by linear interpolation.",
         "MS",
+        season=12,
     ),
 }
 

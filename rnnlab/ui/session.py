@@ -6,6 +6,7 @@ when the tab closes (the release hook), and no session ever sees another's."""
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,7 +18,7 @@ from rnnlab.ui.runner import LiveRun
 MAX_KEPT_RUNS = 20  # older runs are dropped so a long lecture does not grow the server without bound
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: kept in a WeakSet
 class Workspace:
     """One session's runs and upload. Methods are called from the script thread only."""
 
@@ -37,11 +38,12 @@ class Workspace:
             return self.current
 
     def close(self) -> None:
-        """Stop every job of this session (the tab closed)."""
+        """Stop every job of this session (the tab closed) and forget its runs and upload."""
         with self._lock:
             for run in [self.current, *self.past]:
                 if run is not None:
                     run.stop(timeout=2.0)
+            self.current, self.past, self.upload, self.upload_name = None, [], None, ""
 
     def _retire(self) -> None:
         run = self.current
@@ -54,7 +56,13 @@ class Workspace:
         self.current = None
 
 
+# Every live workspace, for tests and for counting sessions; weak, so a released one goes away.
+WORKSPACES: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+
+
 @st.cache_resource(scope="session", on_release=lambda workspace: workspace.close(), show_spinner=False)
 def workspace() -> Workspace:
     """This session's workspace, created on first use."""
-    return Workspace()
+    created = Workspace()
+    WORKSPACES.add(created)
+    return created

@@ -29,7 +29,7 @@ class Subject:
         if not self.trained:
             return "an untrained model (fresh weights from the sidebar's settings): press Train to see it learn"
         state = "training now" if self.active else "paused or finished"
-        return f"the current run at step {self.step:,} ({state})"
+        return f"the current run at step {self.step:,} ({state}; its own settings, not the sidebar's if they changed)"
 
 
 def subject(config: RunConfig) -> Subject:

@@ -1,0 +1,46 @@
+"""Forecast: one-step versus free-running predictions, and whether the network beats the trivial answers."""
+
+import streamlit as st
+
+from rnnlab import forecast, forecast_charts
+from rnnlab.errors import RnnlabError
+from rnnlab.ui import settings
+from rnnlab.ui.subject import subject
+
+st.title("Forecasts that tell the truth")
+settings.show_link_warnings()
+config = st.session_state["config"]
+st.markdown(
+    "**One-step** predictions get the true past at every step (teacher forcing). A **free-running** forecast "
+    "feeds its own predictions back, as a real forecast must. Both are compared with two trivial answers: "
+    "the **last value** and the **seasonal naive** forecast (the value one season ago)."
+)
+try:
+    s = subject(config)
+except RnnlabError as exc:
+    st.error(str(exc))
+    st.stop()
+
+left, right, refresh = st.columns([2, 2, 1])
+part = left.radio("Evaluate on", ["test", "val"], horizontal=True, key="forecast_part",
+                  format_func={"test": "test part", "val": "validation part"}.get)
+period = right.number_input("Season length (rows) for the seasonal naive baseline", 1, 10_000,
+                            forecast.season_length(s.config), key=f"forecast_period_{s.config.data.data}")
+refresh.button("Refresh", key="forecast_refresh", help="Evaluate the current run's latest weights.")
+st.caption(f"Evaluating {s.label}.")
+if not s.trained:
+    st.warning("This model has not been trained yet, so expect it to lose to the baselines.")
+
+try:
+    with st.spinner("Forecasting..."):
+        report = forecast.evaluate(s.model, s.prepared, s.config, part=part, period=period)
+except RnnlabError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.plotly_chart(forecast_charts.forecast_figure(report), key="forecast_chart")
+best = report.table["RMSE"].idxmin()
+st.subheader("Scores (original units)")
+st.dataframe(report.table.style.format("{:.4g}", na_rep="—"), width="stretch")
+st.caption(f"Lowest RMSE: **{best}**. MAPE is left out (—) where the truth crosses or touches zero.")
+st.plotly_chart(forecast_charts.horizon_figure(report), key="horizon_chart")
