@@ -17,6 +17,7 @@ PAGES = [
     st.Page(HERE / "data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page(HERE / "inside.py", title="Inside", icon=":material/neurology:", url_path="inside"),
     st.Page(HERE / "forecast.py", title="Forecast", icon=":material/timeline:", url_path="forecast"),
+    st.Page(HERE / "runs.py", title="Runs", icon=":material/stacked_line_chart:", url_path="runs"),
 ]
 page = st.navigation(PAGES)
 settings.sidebar()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnlab import presets
-from rnnlab.ui import live, settings
+from rnnlab.ui import exports, live, settings
 
 config = st.session_state["config"]
 st.title("Train a recurrent network")
@@ -13,3 +13,6 @@ if config.preset:
 run = live.controls(config)
 st.toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
 live.live_view(run)
+if run is not None:
+    with st.expander("Export this run"):
+        exports.download_buttons(run, key="train_export")

@@ -6,7 +6,8 @@ plotly encodes them as compact binary, not as long lists of decimals."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ SPLIT_COLOURS = {"train": "rgba(31,95,191,0.06)", "val": "rgba(224,123,0,0.12)",
 _FONT = {"size": 15}
 
 
-def _layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: Any) -> dict[str, Any]:
+def base_layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: Any) -> dict[str, Any]:
     layout = {
         "title": {"text": title, "x": 0.01, "font": {"size": 17}},
         "height": height,
@@ -38,7 +39,7 @@ def _layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: 
     return layout
 
 
-def _f32(values: Any) -> np.ndarray:
+def as_f32(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
@@ -52,16 +53,16 @@ def loss_figure(
     steps, loss = train
     data = [{
         "type": "scattergl" if len(steps) > 5000 else "scatter",
-        "mode": "lines", "name": "train", "x": _f32(steps), "y": _f32(loss),
+        "mode": "lines", "name": "train", "x": as_f32(steps), "y": as_f32(loss),
         "line": {"color": PREDICTION_BLUE, "width": 2},
     }]
     if validation is not None and len(validation[0]):
         data.append({
             "type": "scatter", "mode": "lines+markers", "name": "validation",
-            "x": _f32(validation[0]), "y": _f32(validation[1]),
+            "x": as_f32(validation[0]), "y": as_f32(validation[1]),
             "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 6},
         })
-    layout = _layout(title, "step", "loss", uirevision="loss")
+    layout = base_layout(title, "step", "loss", uirevision="loss")
     layout["yaxis"]["type"] = "log" if log_y else "linear"
     return {"data": data, "layout": layout}
 
@@ -69,15 +70,15 @@ def loss_figure(
 def window_figure(snapshot: Any, title: str = "Prediction vs target, current window") -> Figure:
     """The classic notebook's plot: input points (red), true next values and the prediction (blue)."""
     data = [
-        {"type": "scatter", "mode": "lines", "name": "target", "x": _f32(snapshot.target_time),
-         "y": _f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7}},
-        {"type": "scatter", "mode": "markers", "name": "input", "x": _f32(snapshot.input_time),
-         "y": _f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 8}},
-        {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": _f32(snapshot.target_time),
-         "y": _f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 1.5},
+        {"type": "scatter", "mode": "lines", "name": "target", "x": as_f32(snapshot.target_time),
+         "y": as_f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7}},
+        {"type": "scatter", "mode": "markers", "name": "input", "x": as_f32(snapshot.input_time),
+         "y": as_f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 8}},
+        {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": as_f32(snapshot.target_time),
+         "y": as_f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 1.5},
          "marker": {"color": PREDICTION_BLUE, "size": 8}},
     ]
-    return {"data": data, "layout": _layout(title, "time step", "value", uirevision="window")}
+    return {"data": data, "layout": base_layout(title, "time step", "value", uirevision="window")}
 
 
 def series_figure(
@@ -90,12 +91,12 @@ def series_figure(
     """The series (target first, covariates hidden until clicked) with the chronological split shaded."""
     step = max(1, len(frame) // max_points)
     shown = frame.iloc[::step]
-    x = _axis_values(shown.index)
+    x = axis_values(shown.index)
     names = list(columns or frame.columns)
     data = []
     for i, name in enumerate(names):
         data.append({
-            "type": "scatter", "mode": "lines", "name": name, "x": x, "y": _f32(shown[name]),
+            "type": "scatter", "mode": "lines", "name": name, "x": x, "y": as_f32(shown[name]),
             "line": {"width": 2 if i == 0 else 1},
             "visible": True if i == 0 else "legendonly",
         })
@@ -109,15 +110,15 @@ def series_figure(
                        "layer": "below"})
         annotations.append({"xref": "x", "yref": "paper", "x": x0, "y": 1, "xanchor": "left", "yanchor": "top",
                             "text": f"<b>{part}</b>", "showarrow": False})
-    layout = _layout(title, str(frame.index.name or "time"), names[0] if names else "value",
+    layout = base_layout(title, str(frame.index.name or "time"), names[0] if names else "value",
                      shapes=shapes, annotations=annotations, uirevision="series")
     return {"data": data, "layout": layout}
 
 
-def _axis_values(index: pd.Index) -> Any:
+def axis_values(index: pd.Index) -> Any:
     if isinstance(index, pd.DatetimeIndex):
         return index.strftime("%Y-%m-%d %H:%M").tolist()
-    return _f32(index.to_numpy())
+    return as_f32(index.to_numpy())
 
 
 def _axis_point(index: pd.Index, i: int) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from rnnlab.shapes import TraceRow, format_shape
 
 _STATE_NAMES = ("h_0", "c_0", "h_n", "c_n")
@@ -33,7 +35,7 @@ def trace_dot(rows: list[TraceRow], cell: str = "RNN") -> str:
     before = [r.name for r in path if r.name in ("batch", "x", "x (time first)")]
     after = [r.name for r in path if r.name not in before]
     chain = before + [r.name for r in layers] + after
-    lines += [f'  "{a}" -> "{b}";' for a, b in zip(chain, chain[1:])]
+    lines += [f'  "{a}" -> "{b}";' for a, b in pairwise(chain)]
     first_layer = layers[0].name if layers else (after[0] if after else None)
     last_layer = layers[-1].name if layers else first_layer
     for name in ("h_0", "c_0"):

@@ -73,6 +73,8 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
     lstm = cell.module is nn.LSTM
     streaming = t.regime == "streaming"
     last = m.head == "last"
+    # As the trainer does: a streaming seq2seq model is validated on one warm sequence, others on windows.
+    sequence_validation = streaming and not last
     filename = export_filename(config)
     series_defs, load_series, data_blob, uses = _series_parts(config, series)
     inline = {
@@ -96,6 +98,7 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "optimizer": _optimizer_call(config),
         "loss": _loss_name(config),
         "y_shape": "(B, HORIZON)" if last else "(B, T, 1)",
+        "val_args": ", score_from" if sequence_validation else "",
     }
     if streaming:
         inline["y_shape"] = inline["y_shape"].replace("B", "1")
@@ -106,6 +109,8 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "series_defs": series_defs,
         "forward_body": tpl.LAST_FORWARD if last else tpl.SEQ2SEQ_FORWARD,
         "windows_body": tpl.LAST_WINDOWS if last else tpl.SEQ2SEQ_WINDOWS,
+        "validate_def": tpl.VALIDATE_SEQUENCE if sequence_validation else tpl.VALIDATE,
+        "val_data": tpl.VAL_SEQUENCE if sequence_validation else Template(tpl.VAL_WINDOWS).substitute(inline),
         "seeding": tpl.SEEDING[t.regime],
         "load_series": load_series,
         "scaling": tpl.SCALING[d.scale],
@@ -218,7 +223,7 @@ def _series_parts(config: RunConfig, series: pd.DataFrame) -> tuple[str, str, st
         call += "\n" + tpl.DATASET_NOISE if noisy else ""
         blob = f"# {spec.title}, as bundled with rnnlab ({spec.filename}).\n{constant} = {_text_literal(text)}\n"
         return intro, call + select, blob, {"io"} | ({"noise"} if noisy else set())
-    text = series.to_csv(lineterminator="\n")  # floats as repr: read back exactly with float_precision="round_trip"
+    text = series.to_csv(lineterminator="\n")  # floats as repr, which float() reads back exactly
     if len(text) > MAX_EMBEDDED_CSV:
         raise DataError(f"The uploaded series is {len(text) / 1e6:.1f} MB as CSV, too large to embed in a script "
                         f"(the limit is {MAX_EMBEDDED_CSV / 1e6:g} MB); upload fewer rows or columns to export it.")

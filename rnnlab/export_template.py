@@ -85,12 +85,7 @@ def make_windows(values: torch.Tensor, start: int, end: int, stride: int) -> tup
     @@windows_body
 
 
-def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module) -> float:
-    """The loss on the validation windows: no dropout, no gradients, a zero state for every window."""
-    model.eval()
-    with torch.no_grad():
-        prediction, _ = model(x_val)
-        return float(loss_fn(prediction, y_val))
+@@validate_def
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -114,10 +109,7 @@ def main() -> None:
     @@scaling
 
     @@train_windows
-    x_val, y_val = make_windows(values, n_train, n_train + n_val, stride=1)
-    if len(x_val) > $max_val:  # validate on $max_val evenly spaced windows: a stable curve, cheaply
-        keep = torch.from_numpy(np.linspace(0, len(x_val) - 1, $max_val).round().astype(np.int64))
-        x_val, y_val = x_val[keep], y_val[keep]
+    @@val_data
     print(f"{rows} rows: {n_train} train, {n_val} validation, {n_test} test; {len(x_train)} training windows")
 
     model = SequenceModel(input_size=values.shape[1], hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
@@ -145,7 +137,7 @@ def main() -> None:
 
         val_loss = math.nan
         if step % EVAL_EVERY == 0 or step == args.steps:
-            val_loss = validate(model, x_val, y_val, loss_fn)
+            val_loss = validate(model, x_val, y_val, loss_fn$val_args)
             print(f"step {step:6d}  epoch {epoch:4d}  loss {loss_value:.4g}  val_loss {val_loss:.4g}")
         history.append((step, epoch, loss_value, val_loss))
         @@early_stopping_check
@@ -159,6 +151,36 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 '''
+
+VALIDATE = """\
+def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module) -> float:
+    \"\"\"The loss on the validation windows: no dropout, no gradients, a zero state for every window.\"\"\"
+    model.eval()
+    with torch.no_grad():
+        prediction, _ = model(x_val)
+        return float(loss_fn(prediction, y_val))"""
+
+VALIDATE_SEQUENCE = """\
+def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module, score_from: int) -> float:
+    \"\"\"The loss on the validation sequence from step `score_from` on: no dropout, no gradients.\"\"\"
+    model.eval()
+    with torch.no_grad():
+        prediction, _ = model(x_val)  # (1, N, 1): the whole sequence, from a zero state
+        return float(loss_fn(prediction[:, score_from:], y_val[:, score_from:]))"""
+
+VAL_WINDOWS = """\
+x_val, y_val = make_windows(values, n_train, n_train + n_val, stride=1)
+if len(x_val) > $max_val:  # validate on $max_val evenly spaced windows: a stable curve, cheaply
+    keep = torch.from_numpy(np.linspace(0, len(x_val) - 1, $max_val).round().astype(np.int64))
+    x_val, y_val = x_val[keep], y_val[keep]"""
+
+VAL_SEQUENCE = """
+# Validation as one long sequence, warmed up on the training rows just before it: a streaming model
+# carries its state from window to window, so windows that each start from zeros would score a cold state.
+warm = min(SEQ_LEN, n_train)
+x_val = values[n_train - warm:n_train + n_val - 1].unsqueeze(0)  # (1, N, F)
+y_val = values[n_train - warm + 1:n_train + n_val, 0].reshape(1, -1, 1)  # (1, N, 1): the next value at each step
+score_from = warm - 1  # from here on the predictions are of validation rows"""
 
 SEQ2SEQ_FORWARD = """\
 # nn.Linear wants rows: flatten batch and time, apply it, and fold the result back
@@ -312,7 +334,8 @@ UPLOAD_INTRO = """\
 # Its CSV text is at the end of this file."""
 
 UPLOAD_CALL = """\
-series = pd.read_csv(io.StringIO(SERIES_CSV), index_col=0, float_precision="round_trip")  # the target first"""
+# Read as text, then converted: Python's float() gives back exactly the numbers rnnlab wrote.
+series = pd.read_csv(io.StringIO(SERIES_CSV), index_col=0, dtype=str).astype("float64")  # the target first"""
 
 NO_COVARIATES = """\
 series = series.iloc[:, :1]  # covariates off: learn from the target alone"""

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.charts import PREDICTION_BLUE, TARGET_GREY, VALIDATION_ORANGE, Figure, _axis_values, _f32, _layout
+from rnnlab.charts import PREDICTION_BLUE, TARGET_GREY, VALIDATION_ORANGE, Figure, as_f32, axis_values, base_layout
 from rnnlab.forecast import LAST_VALUE, SEASONAL_NAIVE, ForecastReport
 
 __all__ = ["forecast_figure", "horizon_figure", "BASELINE_COLOURS"]
@@ -17,7 +17,7 @@ BASELINE_COLOURS = {LAST_VALUE: "#8c564b", SEASONAL_NAIVE: "#2ca02c"}
 
 def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
     """Truth (grey), one-step (blue), free-running (orange, dashed); baselines in the legend, off until clicked."""
-    x = _axis_values(report.times)
+    x = axis_values(report.times)
     traces = [
         _line(x, report.truth, "truth", {"color": TARGET_GREY, "width": 2}),
         _line(x, report.one_step, "one-step (true past)", {"color": PREDICTION_BLUE, "width": 2}),
@@ -29,7 +29,7 @@ def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
         trace["visible"] = "legendonly"
         traces.append(trace)
     title = title or f"Forecast on the {report.part} part"
-    layout = _layout(title, str(report.times.name or "time"), report.target_name, height=420,
+    layout = base_layout(title, str(report.times.name or "time"), report.target_name, height=420,
                      uirevision=f"forecast-{report.part}")
     return {"data": traces, "layout": layout}
 
@@ -41,7 +41,7 @@ def horizon_figure(report: ForecastReport, title: str = "Error versus forecast h
     """
     traces = [{
         "type": "scatter", "mode": "lines+markers", "name": "free-running forecast",
-        "x": _f32(report.horizons), "y": _f32(report.horizon_rmse),
+        "x": as_f32(report.horizons), "y": as_f32(report.horizon_rmse),
         "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 5},
     }]
     first, last = float(report.horizons[0]), float(report.horizons[-1])
@@ -51,10 +51,10 @@ def horizon_figure(report: ForecastReport, title: str = "Error versus forecast h
             continue  # not defined for this part (e.g. a period longer than the past before it)
         traces.append({
             "type": "scatter", "mode": "lines", "name": f"{_baseline_label(report, name)}, 1 step ahead",
-            "x": _f32([first, last]), "y": _f32([rmse, rmse]),
+            "x": as_f32([first, last]), "y": as_f32([rmse, rmse]),
             "line": {"color": BASELINE_COLOURS.get(name), "width": 1.5, "dash": "dot"}, "hoverinfo": "name+y",
         })
-    layout = _layout(title, "steps ahead", f"RMSE ({report.target_name})", height=360,
+    layout = base_layout(title, "steps ahead", f"RMSE ({report.target_name})", height=360,
                      uirevision=f"horizon-{report.part}")
     layout["yaxis"]["rangemode"] = "tozero"
     return {"data": traces, "layout": layout}
@@ -66,7 +66,7 @@ def _line(x: Any, y: np.ndarray, name: str, line: dict[str, Any]) -> dict[str, A
     # dates come as a list of strings, numbers as a float32 array
     x_known = np.asarray(x, dtype=object)[known].tolist() if isinstance(x, list) else x[known]
     return {"type": "scattergl" if len(y) > 5000 else "scatter", "mode": "lines", "name": name,
-            "x": x_known, "y": _f32(y[known]), "line": line}
+            "x": x_known, "y": as_f32(y[known]), "line": line}
 
 
 def _baseline_label(report: ForecastReport, name: str) -> str:

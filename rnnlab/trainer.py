@@ -125,6 +125,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = float(lr)
 
+    def reset_checkpoints(self) -> None:
+        """Take the model's current weights as the last good and best ones (after loading weights)."""
+        self._good_weights = self._best_weights = self._copy_weights()
+
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

@@ -240,3 +240,49 @@ def test_forecast_page_explains_a_part_too_short():
     at = app({"data": "nile", "seq_len": "40"}, page="pages/forecast.py")
     assert not at.exception
     assert at.error and "rows" in at.error[0].value
+
+
+def test_runs_page_compares_three_cells_and_diffs_two():
+    at = app({"preset": "udacity-sine"}, page="pages/runs.py")
+    at.button(key="runs_compare").click().run()
+    wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"done"})
+    table = at.dataframe[0].value
+    assert list(table["cell"]) == ["rnn", "lstm", "gru"]
+    assert "run 2 compare lstm (lstm)" in at.get("plotly_chart")[0].proto.spec
+    assert [b.label for b in at.get("download_button")] == [
+        "Download history", "Download config", "Download weights", "Export PyTorch script"]
+
+
+def test_runs_diff_names_the_settings_that_differ():
+    from rnnlab.config import RunConfig
+    from rnnlab.runs import config_diff
+
+    a = RunConfig.from_flat({"preset": "udacity-sine"})
+    diff = config_diff(a, a.replace(cell="gru", hidden=64))
+    assert list(diff["setting"]) == ["cell", "hidden"]
+    assert list(diff["second"]) == ["gru", 64]
+
+
+def test_imported_weights_become_a_paused_run_and_a_mismatch_is_a_sentence():
+    from rnnlab import export
+    from rnnlab.config import RunConfig
+    from rnnlab.trainer import Trainer
+
+    config = RunConfig.from_flat({"preset": "udacity-sine"})
+    trainer = Trainer(config)
+    for _ in range(10):
+        next(trainer)
+    weights = export.weights_bytes(trainer.model)
+    at = app(page="pages/runs.py")
+    at.file_uploader(key="import_config").set_value(("c.json", config.to_json().encode(), "application/json"))
+    at.file_uploader(key="import_weights").set_value(("w.pt", weights, "application/octet-stream")).run()
+    assert at.success and "fits" in at.success[0].value
+    at.button(key="import_load").click().run()
+    at.switch_page("../pages/train.py").run()
+    wait_until(at, lambda a: not a.button(key="btn_resume").disabled)
+
+    wrong = config.replace(hidden=16).to_json().encode()
+    at.switch_page("../pages/runs.py").run()
+    at.file_uploader(key="import_config").set_value(("c.json", wrong, "application/json"))
+    at.file_uploader(key="import_weights").set_value(("w.pt", weights, "application/octet-stream")).run()
+    assert at.error and "hidden" in at.error[0].value.lower()

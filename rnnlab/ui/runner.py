@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -65,12 +65,14 @@ class LiveRun:
         paused: bool = False,
         slots: ComputeSlots = SLOTS,
         name: str = "",
+        weights: dict | None = None,
     ) -> None:
         self.config = config
         self.name = name
         self.history = History()
         self.trainer: Trainer | None = None
         self._frame = frame
+        self._weights = weights  # a checked state_dict to start from (an imported model)
         self._slots = slots
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -181,7 +183,11 @@ class LiveRun:
     # --- the job thread -----------------------------------------------------------
     def _run(self) -> None:
         try:
-            self.trainer = Trainer(self.config, self._frame)
+            trainer = Trainer(self.config, self._frame)
+            if self._weights is not None:
+                trainer.model.load_state_dict(self._weights)
+                trainer.reset_checkpoints()
+            self.trainer = trainer
             self._set_phase("paused" if self._paused else "running")
             while not self._stop.is_set() and not self.trainer.finished:
                 budget = self._wait_for_work()

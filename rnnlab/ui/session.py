@@ -26,16 +26,42 @@ class Workspace:
     past: list[LiveRun] = field(default_factory=list)
     upload: pd.DataFrame | None = None
     upload_name: str = ""
+    _count: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, config: RunConfig, *, paused: bool = False, speed: float | None = None) -> LiveRun:
+    def start(self, config: RunConfig, *, paused: bool = False, speed: float | None = None,
+              weights: dict | None = None) -> LiveRun:
         """Stop the current run (keeping it in the past runs) and start a new one."""
         with self._lock:
             self._retire()
-            frame = self.upload if config.data.data == "upload" else None
-            number = len(self.past) + 1
-            self.current = LiveRun(config, frame, paused=paused, speed=speed, name=f"run {number}").start()
+            self.current = self._new_run(config, paused=paused, speed=speed, weights=weights).start()
             return self.current
+
+    def start_side_by_side(self, configs: list[RunConfig], label: str) -> list[LiveRun]:
+        """Runs trained at the same time next to the current one (the compare preset); kept with the past runs."""
+        with self._lock:
+            runs = []
+            for config in configs:
+                run = self._new_run(config, name_suffix=f" {label} {config.model.cell}").start()
+                self.past.append(run)
+                runs.append(run)
+            self._trim()
+            return runs
+
+    def runs(self) -> list[LiveRun]:
+        """Every run of the session, oldest first, the current one last."""
+        with self._lock:
+            return [*self.past, *([self.current] if self.current is not None else [])]
+
+    def _new_run(self, config: RunConfig, name_suffix: str = "", **kwargs) -> LiveRun:
+        self._count += 1
+        frame = self.upload if config.data.data == "upload" else None
+        return LiveRun(config, frame, name=f"run {self._count}{name_suffix}", **kwargs)
+
+    def _trim(self) -> None:
+        for run in self.past[:-MAX_KEPT_RUNS]:
+            run.stop()
+        del self.past[:-MAX_KEPT_RUNS]
 
     def close(self) -> None:
         """Stop every job of this session (the tab closed) and forget its runs and upload."""
@@ -52,12 +78,12 @@ class Workspace:
         run.stop()
         if len(run.history):
             self.past.append(run)
-            del self.past[:-MAX_KEPT_RUNS]
+            self._trim()
         self.current = None
 
 
 # Every live workspace, for tests and for counting sessions; weak, so a released one goes away.
-WORKSPACES: "weakref.WeakSet[Workspace]" = weakref.WeakSet()
+WORKSPACES: weakref.WeakSet[Workspace] = weakref.WeakSet()
 
 
 @st.cache_resource(scope="session", on_release=lambda workspace: workspace.close(), show_spinner=False)

@@ -1,0 +1,158 @@
+"""Browser instruments shared by the browser benchmarks: what one page saw, timed in the page.
+
+`install(page)` adds a requestAnimationFrame loop to the page that records, with
+performance.now() timestamps:
+- every change of the Step metric's value (steps/s, gaps between updates, pause latency);
+- every change of the loss chart's and the window chart's drawn trace (a rendered redraw,
+  whatever the framework does underneath: remount or in-place update);
+- clicks on the Train / Pause / Resume buttons (capture-phase listener, so the click's own time).
+`watch_socket(page)` counts websocket frames and bytes, and the frames that carry a loss-chart
+spec (those containing the loss figure's `uirevision`), from Python.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+INSTRUMENT = r"""
+() => {
+  if (window.__rb) return;
+  const rb = window.__rb = {steps: [], loss: [], window: [], clicks: [], errors: 0, firstLossAt: null};
+  const stepText = () => {
+    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+      const l = m.querySelector('[data-testid="stMetricLabel"]');
+      if (l && l.innerText.trim() === 'Step') {
+        const v = m.querySelector('[data-testid="stMetricValue"]');
+        return v ? v.innerText.trim() : null;
+      }
+    }
+    return null;
+  };
+  const traceKey = (sel) => {
+    // The drawn lines of a chart: any redraw with new data changes them.
+    const paths = document.querySelectorAll(sel + ' .js-plotly-plot .scatterlayer path.js-line');
+    if (!paths.length) return null;
+    let key = '';
+    for (const p of paths) key += p.getAttribute('d') + '|';
+    return key;
+  };
+  let lastStep = null, lastLoss = null, lastWindow = null;
+  const tick = () => {
+    const now = performance.now();
+    const s = stepText();
+    if (s !== null && s !== lastStep) {
+      lastStep = s;
+      rb.steps.push([now, parseInt(s.replace(/[^0-9]/g, ''), 10) || 0]);
+    }
+    const l = traceKey('.st-key-loss_chart');
+    if (l !== null && l !== lastLoss) {
+      if (rb.firstLossAt === null) rb.firstLossAt = now;
+      lastLoss = l; rb.loss.push(now);
+    }
+    const w = traceKey('.st-key-window_chart');
+    if (w !== null && w !== lastWindow) { lastWindow = w; rb.window.push(now); }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest('[class*="st-key-btn_"]');
+    if (b) {
+      const key = Array.from(b.classList).find(c => c.startsWith('st-key-btn_')).slice(11);
+      rb.clicks.push([performance.now(), key]);
+    }
+  }, true);
+}
+"""
+
+ERRORS = r"""
+() => {
+  const exceptions = document.querySelectorAll('[data-testid="stException"]').length;
+  let errors = 0;
+  for (const a of document.querySelectorAll('[data-testid="stAlert"]')) {
+    if (a.querySelector('[data-testid="stAlertContentError"]')) errors++;
+  }
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  const text = status ? status.innerText : '';
+  return {exceptions, errors, disconnected: /connect|offline|error/i.test(text) && !/running/i.test(text)};
+}
+"""
+
+LOSS_SPEC = re.compile(rb'uirevision\\?"\s*:\s*\\?"loss')
+
+
+@dataclass
+class Socket:
+    """Websocket traffic one page received."""
+
+    frames: list[tuple[float, int, bool]] = field(default_factory=list)  # (monotonic, bytes, carries loss chart)
+    closed: int = 0
+
+    def window(self, start: float, end: float) -> tuple[int, int, int, int]:
+        """(frames, bytes, loss-chart frames, loss-chart bytes) between two monotonic times."""
+        inside = [f for f in self.frames if start <= f[0] <= end]
+        charts = [f for f in inside if f[2]]
+        return len(inside), sum(f[1] for f in inside), len(charts), sum(f[1] for f in charts)
+
+
+def watch_socket(page) -> Socket:
+    socket = Socket()
+
+    def on_frame(payload) -> None:
+        data = payload if isinstance(payload, bytes) else payload.encode()
+        socket.frames.append((time.monotonic(), len(data), bool(LOSS_SPEC.search(data))))
+
+    def on_socket(ws) -> None:
+        ws.on("framereceived", on_frame)
+        ws.on("close", lambda _ws: setattr(socket, "closed", socket.closed + 1))
+
+    page.on("websocket", on_socket)
+    return socket
+
+
+def install(page) -> None:
+    page.evaluate(INSTRUMENT)
+
+
+def now(page) -> float:
+    """The page's performance.now(), in ms."""
+    return page.evaluate("performance.now()")
+
+
+def record(page) -> dict:
+    return page.evaluate("JSON.parse(JSON.stringify(window.__rb))")
+
+
+def errors(page) -> dict:
+    return page.evaluate(ERRORS)
+
+
+def click(page, key: str) -> None:
+    """Click a keyed button from inside the page: no actionability waits, so several pages can click at once."""
+    page.evaluate(f"document.querySelector('.st-key-{key} button').click()")
+
+
+def step_rate(steps: list[list[float]], start: float, end: float) -> tuple[float, float, int]:
+    """(steps/s, largest gap in s between Step updates, updates) over [start, end] page ms."""
+    inside = [s for s in steps if start <= s[0] <= end]
+    if len(inside) < 2:
+        return float("nan"), float("nan"), len(inside)
+    rate = (inside[-1][1] - inside[0][1]) / ((inside[-1][0] - inside[0][0]) / 1000)
+    times = [start] + [s[0] for s in inside] + [end]
+    gap = max(b - a for a, b in zip(times, times[1:])) / 1000
+    return rate, gap, len(inside)
+
+
+def count_in(times: list[float], start: float, end: float) -> int:
+    return sum(1 for t in times if start <= t <= end)
+
+
+def last_change_after(steps: list[list[float]], clicked: float, settle_ms: float) -> tuple[float, int]:
+    """Pause latency: ms from a click to the Step metric's last change within settle_ms after it, and
+    the steps taken in that time (0, 0 when the metric did not change after the click)."""
+    before = [s for s in steps if s[0] <= clicked]
+    after = [s for s in steps if clicked < s[0] <= clicked + settle_ms]
+    if not after:
+        return 0.0, 0
+    return after[-1][0] - clicked, after[-1][1] - (before[-1][1] if before else 0)

@@ -1,0 +1,57 @@
+"""Runs: every run of this session, compared, diffed, exported; and models imported back."""
+
+import streamlit as st
+
+from rnnlab import runs
+from rnnlab.ui import exports, settings
+from rnnlab.ui.session import workspace
+
+st.title("Runs")
+settings.show_link_warnings()
+config = st.session_state["config"]
+ws = workspace()
+
+st.button("Compare RNN, LSTM and GRU", type="primary", key="runs_compare",
+          on_click=lambda: ws.start_side_by_side(runs.cell_variants(config), "compare"),
+          help="Trains three runs at once with the sidebar's settings, differing only in the cell.")
+all_runs = ws.runs()
+if not all_runs:
+    st.info("No runs yet: press **Train** on the Train page, or compare the three cells above.")
+else:
+    def records():
+        return [runs.RunRecord(r.name, r.config, r.history, _status(r)) for r in all_runs]
+
+    def _status(r):
+        view = r.view()
+        return view.status if view.phase == "finished" else view.phase
+
+    active = any(r.view().phase in ("starting", "running", "queued") for r in all_runs)
+    event = st.dataframe(runs.summary(records()), hide_index=True, width="stretch", key="runs_table",
+                         on_select="rerun", selection_mode="multi-row",
+                         column_config={"lr": st.column_config.NumberColumn(format="%g"),
+                                        "final loss": st.column_config.NumberColumn(format="%.4g"),
+                                        "best validation": st.column_config.NumberColumn(format="%.4g"),
+                                        "seconds": st.column_config.NumberColumn(format="%.1f")})
+    chosen = sorted(event.selection.rows) or list(range(max(0, len(all_runs) - 3), len(all_runs)))
+    st.caption("Select rows to compare them; without a selection the latest three are shown.")
+
+    def draw() -> None:
+        selected = [records()[i] for i in chosen]
+        st.plotly_chart(runs.overlay_figure(selected, log_y=st.session_state.get("runs_log", True)), key="runs_chart")
+
+    st.toggle("Log scale", value=True, key="runs_log")
+    st.fragment(run_every=0.5 if active else None)(draw)()
+    if len(chosen) == 2:
+        first, second = (all_runs[i] for i in chosen)
+        diff = runs.config_diff(first.config, second.config)
+        st.subheader(f"What differs: {first.name} vs {second.name}")
+        if diff.empty:
+            st.caption("Same settings.")
+        else:
+            st.dataframe(diff.astype(str), hide_index=True, width="stretch")
+    target = all_runs[chosen[-1]]
+    st.subheader(f"Export {target.name}")
+    exports.download_buttons(target, key="runs_export")
+
+with st.expander("Import a model"):
+    exports.import_panel(config)

@@ -1,0 +1,57 @@
+"""The four download buttons for one run, and importing a model back from exported files."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnlab import export
+from rnnlab.config import RunConfig
+from rnnlab.errors import RnnlabError
+from rnnlab.ui.runner import LiveRun
+from rnnlab.ui.session import workspace
+
+
+def download_buttons(run: LiveRun, key: str) -> None:
+    """History (CSV), config (JSON), weights (state_dict) and a standalone PyTorch script, built on click."""
+    stem = run.name.replace(" ", "-")
+    cols = st.columns(4)
+    cols[0].download_button("Download history", lambda: export.history_csv(run.history_frame()),
+                            file_name=f"{stem}-history.csv", mime="text/csv", key=f"{key}_history",
+                            on_click="ignore", width="stretch")
+    cols[1].download_button("Download config", lambda: export.config_json(run.config),
+                            file_name=f"{stem}-config.json", mime="application/json", key=f"{key}_config",
+                            on_click="ignore", width="stretch")
+    model = run.trainer.model if run.trainer is not None else None
+    cols[2].download_button("Download weights", lambda: export.weights_bytes(model), file_name=f"{stem}-weights.pt",
+                            mime="application/octet-stream", key=f"{key}_weights", on_click="ignore",
+                            disabled=model is None, width="stretch",
+                            help="The model's state_dict; load it with torch.load(..., weights_only=True).")
+    frame = workspace().upload if run.config.data.data == "upload" else None
+    cols[3].download_button("Export PyTorch script", lambda: export.export_script(run.config, frame),
+                            file_name=export.export_filename(run.config), mime="text/x-python",
+                            key=f"{key}_script", on_click="ignore", width="stretch",
+                            help="One readable .py file with plain torch: data, model and training loop. "
+                                 "Running it reproduces this run's loss curve.")
+
+
+def import_panel(sidebar_config: RunConfig) -> None:
+    """Load a config.json and weights.pt exported earlier as this session's current (paused) run."""
+    st.caption("Continue or inspect a model exported earlier: its config (JSON) and its weights (.pt). "
+               "Weights are loaded as plain tensors only, never as arbitrary Python objects.")
+    left, right = st.columns(2)
+    config_file = left.file_uploader("Config (.json)", type=["json"], key="import_config")
+    weights_file = right.file_uploader("Weights (.pt)", type=["pt", "pth", "bin"], key="import_weights")
+    if config_file is None or weights_file is None:
+        return
+    try:
+        config = RunConfig.from_json(config_file.getvalue())
+        from rnnlab.ui import current
+
+        input_size = current.series(config).shape[1]
+        weights = export.load_weights(weights_file.getvalue(), config, input_size)
+    except RnnlabError as exc:
+        st.error(str(exc))
+        return
+    st.success(f"{weights_file.name} fits {config_file.name}: {len(weights)} tensors.")
+    st.button("Load as the current run (paused)", type="primary", key="import_load",
+              on_click=lambda: workspace().start(config, paused=True, weights=weights))
