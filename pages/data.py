@@ -7,6 +7,9 @@ from rnnlab.datasets import DATASETS
 from rnnlab.errors import RnnlabError
 from rnnlab.generators import GENERATORS
 from rnnlab.ui import current, settings, upload
+from rnnlab.ui.boot import require_entry
+
+require_entry()
 
 config = st.session_state["config"]
 st.title("Data")

@@ -5,7 +5,10 @@ import streamlit as st
 from rnnlab import forecast, forecast_charts
 from rnnlab.errors import RnnlabError
 from rnnlab.ui import settings
+from rnnlab.ui.boot import require_entry
 from rnnlab.ui.subject import subject
+
+require_entry()
 
 st.title("Forecasts that tell the truth")
 settings.show_link_warnings()

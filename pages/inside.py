@@ -6,7 +6,10 @@ from rnnlab import inside_charts, probes
 from rnnlab.errors import RnnlabError
 from rnnlab.trainer import LOSSES
 from rnnlab.ui import settings
+from rnnlab.ui.boot import require_entry
 from rnnlab.ui.subject import subject, window, window_count
+
+require_entry()
 
 st.title("Inside the network")
 settings.show_link_warnings()

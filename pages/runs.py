@@ -4,7 +4,10 @@ import streamlit as st
 
 from rnnlab import runs
 from rnnlab.ui import exports, settings
+from rnnlab.ui.boot import require_entry
 from rnnlab.ui.session import workspace
+
+require_entry()
 
 st.title("Runs")
 settings.show_link_warnings()

@@ -7,6 +7,9 @@ from rnnlab.diagram import trace_dot
 from rnnlab.errors import RnnlabError
 from rnnlab.shapes import format_shape
 from rnnlab.ui import cached, current, settings
+from rnnlab.ui.boot import require_entry
+
+require_entry()
 
 config = st.session_state["config"]
 st.title("Tensor shapes, step by step")

@@ -4,6 +4,9 @@ import streamlit as st
 
 from rnnlab import presets
 from rnnlab.ui import exports, live, settings
+from rnnlab.ui.boot import require_entry
+
+require_entry()
 
 config = st.session_state["config"]
 st.title("Train a recurrent network")

@@ -15,6 +15,7 @@ import sys
 import textwrap
 import types
 import warnings
+import zipfile
 from collections.abc import Callable
 from importlib import resources
 from string import Template
@@ -138,7 +139,8 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
 
 def _title(config: RunConfig) -> str:
     m = config.model
-    shape = f"{m.layers}-layer {'bidirectional ' if m.bidirectional else ''}{_cell_name(m.cell)}, hidden size {m.hidden},"
+    direction = "bidirectional " if m.bidirectional else ""
+    shape = f"{m.layers}-layer {direction}{_cell_name(m.cell)}, hidden size {m.hidden},"
     what = f"the {m.horizon} values after each window" if m.head == "last" and m.horizon > 1 else "the next value"
     return f"Train a {shape} to predict {what} of the {config.data.data} series."
 
@@ -211,7 +213,7 @@ def _series_parts(config: RunConfig, series: pd.DataFrame) -> tuple[str, str, st
         fn = GENERATORS[d.data].fn
         intro = Template(tpl.GENERATOR_INTRO).substitute(name=fn.__name__)
         call = Template(tpl.GENERATOR_CALL).substitute(function=fn.__name__)
-        return f"{intro}\n\n{embedded_source(fn)}", call + select, "", set()
+        return f"{intro}\n\n{_embedded_source(fn)}", call + select, "", set()
     if d.data in DATASETS:
         spec = DATASETS[d.data]
         constant = f"{re.sub(r'[^A-Z0-9]+', '_', d.data.upper())}_CSV"
@@ -241,7 +243,7 @@ def _text_literal(text: str) -> str:
     return f"(\n{rows}\n)"
 
 
-def embedded_source(fn: Callable) -> str:
+def _embedded_source(fn: Callable) -> str:
     """`fn`'s source and that of the module-level functions and constants it uses, in their module's order."""
     module = sys.modules[fn.__module__]
     module_source = inspect.getsource(module)
@@ -312,6 +314,15 @@ def load_weights(data: bytes, config: RunConfig, input_size: int,
     if len(data) > max_bytes:
         raise DataError(f"The weights file is {len(data) / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit; "
                         "import the weights.pt rnnlab or its exported script saved.")
+    try:  # torch.save writes a zip archive; its directory says how much it unpacks to, before anything is read
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise DataError("This file is not a weights file (torch.save writes a zip archive); import a weights.pt "
+                        "saved by rnnlab or by its exported script.") from None
+    if unpacked > max_bytes:
+        raise DataError(f"The weights file unpacks to {unpacked / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB "
+                        "limit; import the weights.pt rnnlab or its exported script saved.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

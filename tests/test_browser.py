@@ -58,11 +58,13 @@ def no_exception(page) -> None:
 
 
 def test_every_page_loads_without_an_exception(server, page):
-    for path, heading in (("/", "Train a recurrent network"), ("/shapes", "Tensor shapes"), ("/data", "Data")):
+    pages = (("/", "Train a recurrent network"), ("/shapes", "Tensor shapes"), ("/data", "Data"),
+             ("/inside", "Inside the network"), ("/forecast", "Forecasts that tell the truth"), ("/runs", "Runs"))
+    for path, heading in pages:
         page.goto(server + path)
         wait_for_app(page)
         page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
-        if path == "/data":
+        if path in ("/data", "/inside", "/forecast"):
             page.locator(".js-plotly-plot").first.wait_for(timeout=20_000)
         if path == "/shapes":
             page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for(timeout=20_000)
@@ -107,3 +109,17 @@ def test_a_bad_link_gives_a_warning_not_a_traceback(server, page):
     wait_for_app(page)
     page.get_by_text("hidden must be between 1 and 512").first.wait_for(timeout=10_000)
     no_exception(page)
+
+
+def test_a_fresh_server_serves_a_deep_link_first(browser):
+    """The first request of a new server may name any page; it must still run under app.py."""
+    with streamlit_server() as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(url + "/runs?preset=udacity-sine")
+        wait_for_app(page)
+        page.get_by_role("heading", name="Runs").first.wait_for(timeout=20_000)
+        page.get_by_role("button", name="Compare RNN, LSTM and GRU").wait_for(timeout=20_000)
+        assert page.get_by_role("link", name="Train").count() >= 1  # app.py's navigation, not a pages/ list
+        no_exception(page)
+        context.close()

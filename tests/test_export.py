@@ -11,6 +11,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,7 @@ RUNS = {
         {"cell": "gru", "layers": 2, "dropout": 0.2, "batch": 16, "seq_len": 20, "clip": 0.5, "eval_every": 20},
         60, None),
     "lstm-load multivariate with early stopping": (
-        {"preset": "lstm-load", "eval_every": 4, "patience": 1, "length": 600}, 16, None),
+        {"preset": "lstm-load", "length": 600, "hidden": 16, "lr": 0.05, "eval_every": 2, "patience": 1}, 20, None),
     "nile dataset, noise, minmax, bidirectional relu rnn, sgd": (
         {"data": "nile", "seq_len": 5, "val": 0.2, "test": 0.1, "noise": 0.1, "scale": "minmax",
          "cell": "rnn_relu", "bidirectional": True, "optimizer": "sgd", "hidden": 16, "eval_every": 10}, 30, None),
@@ -141,7 +142,8 @@ def test_script_imports_only_torch_numpy_pandas_and_the_standard_library(setting
     script = export_script(RunConfig.from_flat(settings))
     compile(script, "exported.py", "exec")
     assert imported_modules(script) <= {"__future__", "argparse", "copy", "io", "math", "numpy", "pandas", "torch"}
-    assert not [line for line in script.splitlines() if "import" in line and "rnnlab" in line]
+    import_lines = [line for line in script.splitlines() if line.lstrip().startswith(("import ", "from "))]
+    assert import_lines and not [line for line in import_lines if "rnnlab" in line]
 
 
 def test_exported_scripts_pass_ruff(tmp_path):
@@ -308,10 +310,18 @@ def test_a_file_over_the_cap_is_refused_before_reading():
         load_weights(data, small(), 1, max_bytes=len(data) - 1)
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage, not weights", bytes(range(256)) * 10], ids=["empty", "text", "binary"])
+@pytest.mark.parametrize("data", [b"", b"garbage, not weights", bytes(range(256)) * 10],
+                         ids=["empty", "text", "binary"])
 def test_garbage_bytes_are_refused(data):
-    with pytest.raises(DataError, match="cannot be imported as weights"):
+    with pytest.raises(DataError, match="not a weights file"):
         load_weights(data, small(), 1)
+
+
+def test_a_damaged_weights_file_is_refused():
+    data = bytearray(weights_bytes(build_model(small(), 1)))
+    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # zeros over the middle of the archive
+    with pytest.raises(DataError, match="weights"):
+        load_weights(bytes(data), small(), 1)
 
 
 class CreatesAFile:
@@ -324,14 +334,25 @@ class CreatesAFile:
         return (open, (str(self.path), "w"))
 
 
-@pytest.mark.parametrize("wrap", [pickle.dumps, saved], ids=["plain pickle", "torch.save zip"])
-def test_a_pickle_that_would_run_code_is_refused_and_never_runs(tmp_path, wrap):
+@pytest.mark.parametrize(("wrap", "reason"), [(saved, "more than tensors"), (pickle.dumps, "not a weights file")],
+                         ids=["torch.save zip", "plain pickle"])
+def test_a_pickle_that_would_run_code_is_refused_and_never_runs(tmp_path, wrap, reason):
     control, target = tmp_path / "control", tmp_path / "pwned"
     pickle.loads(pickle.dumps(CreatesAFile(control))).close()  # the payload is live: unpickling creates a file
     assert control.exists()
-    with pytest.raises(DataError, match="more than tensors"):
+    with pytest.raises(DataError, match=reason):
         load_weights(wrap(CreatesAFile(target)), small(), 1)
     assert not target.exists()
+
+
+def test_a_zip_that_unpacks_beyond_the_cap_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data/0", bytes(2_000_000))  # 2 MB of zeros, a few kB compressed
+    data = buffer.getvalue()
+    assert len(data) < 100_000
+    with pytest.raises(DataError, match="unpacks to 2.0 MB"):
+        load_weights(data, small(), 1, max_bytes=1_000_000)
 
 
 # --- other downloads ---------------------------------------------------------------------------------

@@ -29,3 +29,14 @@ def start_server() -> threading.Thread:
     thread = threading.Thread(target=_warm_up, name="rnnlab-warm-up", daemon=True)
     thread.start()
     return thread
+
+
+def require_entry() -> None:
+    """Every page runs under app.py. A fresh server that is first asked for /runs (say) runs the page
+    file alone, as an old-style `pages/` folder app, until app.py has called st.navigation once;
+    switch that mode off and rerun, so app.py (sidebar, settings) runs first."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

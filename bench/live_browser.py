@@ -1,0 +1,153 @@
+"""Live training as a user sees it: the app in headless Chromium, Train pressed, charts redrawing.
+
+Targets:
+- training rate >= 0.90 x the bare loop's one-thread rate, while the charts redraw >= 10 times/s;
+- Train click -> first loss chart drawn <= 0.5 s;
+- Pause click -> the Step metric's last change <= 0.2 s.
+
+How: `streamlit run app.py` (tests/browser_support.py), one Chromium page on
+`/?preset=udacity-sine&steps=1000000`. Repetitions alternate A (the bare loop, in its own
+process, while the app is paused and the browser idle) and B (the app training for a fixed
+window: Train the first time, Resume after). Inside the page a requestAnimationFrame loop
+timestamps every change of the Step metric and of each chart's drawn lines (see
+bench/browser.py), so the rates, redraws and latencies are the browser's own. The websocket
+frames the page receives are counted from Python. Who used the cores during each window
+(server, Chromium, everything else on the machine) is read from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import browser as rb  # noqa: E402
+from bench.bare import BareWorker  # noqa: E402
+from bench.common import CpuMeter, Report, check, fmt_rate, median, spread  # noqa: E402
+
+PRESET = "udacity-sine"
+RAMP_SECONDS = 1.0  # after Train/Resume, before the window opens
+SETTLE_MS = 1500.0  # after Pause: how long the Step metric is watched for late changes
+
+
+def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import launch_chromium, streamlit_server, wait_for_app
+
+    query = "&".join(f"{k}={v}" for k, v in settings.items())
+    reps_data = []
+    with BareWorker(settings) as bare, streamlit_server() as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        socket = rb.watch_socket(page)
+        page.goto(f"{url}/?{query}")
+        wait_for_app(page)
+        page.wait_for_selector(".st-key-btn_train button")
+        rb.install(page)
+        for rep in range(reps):
+            bare_cpu = CpuMeter().start()
+            bare_rate = bare.rate(seconds)  # A: the app paused (or not started), the browser idle
+            bare_used = bare_cpu.stop()
+            if rep == 0:
+                rb.click(page, "btn_train")
+            else:
+                page.wait_for_selector(".st-key-btn_resume button:not([disabled])", timeout=10_000)
+                rb.click(page, "btn_resume")
+            time.sleep(RAMP_SECONDS)
+            start, wall0, cpu = rb.now(page), time.monotonic(), CpuMeter().start()
+            time.sleep(seconds)  # B: training live, charts redrawing
+            end, wall1, used = rb.now(page), time.monotonic(), cpu.stop()
+            app_rate_text = page.evaluate(
+                "() => { for (const m of document.querySelectorAll('[data-testid=\"stMetric\"]'))"
+                " if (m.innerText.startsWith('Steps/s')) return m.querySelector('[data-testid=\"stMetricValue\"]')"
+                ".innerText; return null; }")
+            rb.click(page, "btn_pause")
+            time.sleep(SETTLE_MS / 1000 + 0.3)
+            record = rb.record(page)
+            rate, gap, _ = rb.step_rate(record["steps"], start, end)
+            frames, nbytes, chart_frames, chart_bytes = socket.window(wall0, wall1)
+            pause_click = [c[0] for c in record["clicks"] if c[1] == "pause"][-1]
+            latency, late_steps = rb.last_change_after(record["steps"], pause_click, SETTLE_MS)
+            row = {
+                "rep": rep + 1,
+                "bare steps/s": bare_rate,
+                "live steps/s": rate,
+                "ratio": rate / bare_rate,
+                "loss redraws/s": rb.count_in(record["loss"], start, end) / (seconds),
+                "window redraws/s": rb.count_in(record["window"], start, end) / (seconds),
+                "largest Step gap s": gap,
+                "ws frames/s": frames / (wall1 - wall0),
+                "ws KB/s": nbytes / 1024 / (wall1 - wall0),
+                "loss-chart frames/s": chart_frames / (wall1 - wall0),
+                "KB per loss-chart frame": chart_bytes / 1024 / max(1, chart_frames),
+                "app Steps/s metric": app_rate_text,
+                "pause latency ms": latency,
+                "steps after Pause": late_steps,
+                "cores live": used,
+                "cores bare": bare_used,
+            }
+            if rep == 0:
+                train_click = [c[0] for c in record["clicks"] if c[1] == "train"][0]
+                row["first chart ms"] = (record["firstLossAt"] or float("nan")) - train_click
+            reps_data.append(row)
+            print(f"  rep {rep + 1}: bare {bare_rate:,.0f}/s, live {rate:,.0f}/s ({rate / bare_rate:.2f}), "
+                  f"{row['loss redraws/s']:.1f} loss redraws/s, pause {latency:.0f} ms", flush=True)
+        errors = rb.errors(page)
+        browser.close()
+    return {"reps": reps_data, "errors": errors, "socket closed": socket.closed}
+
+
+def main(argv: list[str] | None = None) -> Report:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 repetitions of 4 s instead of 4 of 8 s")
+    parser.add_argument("--settings", default=json.dumps({"preset": PRESET, "steps": 1_000_000}),
+                        help="the run's settings as a flat JSON object (they go into the URL)")
+    args = parser.parse_args(argv)
+    reps, seconds = (2, 4.0) if args.quick else (4, 8.0)
+    settings = json.loads(args.settings)
+    report = Report("live_browser", f"Live training in Chromium ({settings})", args.quick)
+    result = run(settings, reps, seconds, report)
+    rows = result["reps"]
+    ratio = median([r["ratio"] for r in rows])
+    redraws = median([r["loss redraws/s"] for r in rows])
+    first = rows[0]["first chart ms"]
+    pause = median([r["pause latency ms"] for r in rows])
+    report.add("live / bare steps/s", f"{ratio:.2f} ({spread([r['ratio'] for r in rows])})", ">= 0.90",
+               check(ratio, 0.90), f"live {fmt_rate(median([r['live steps/s'] for r in rows]))}, "
+               f"bare {fmt_rate(median([r['bare steps/s'] for r in rows]))}")
+    report.add("loss chart redraws/s (drawn in the browser)", f"{redraws:.1f}", ">= 10", check(redraws, 10),
+               f"window chart {median([r['window redraws/s'] for r in rows]):.1f}/s")
+    report.add("both at once", "yes" if check(ratio, 0.90) and check(redraws, 10) else "no",
+               ">= 0.90 while >= 10 redraws/s", bool(check(ratio, 0.90) and check(redraws, 10)))
+    report.add("Train click -> first loss chart", f"{first / 1000:.2f} s", "<= 0.5 s", check(first, high=500))
+    report.add("Pause click -> last Step change", f"{pause / 1000:.2f} s ({spread([r['pause latency ms'] / 1000 for r in rows])})",
+               "<= 0.2 s", check(pause, high=200),
+               f"steps shown after the click: {median([r['steps after Pause'] for r in rows]):.0f}")
+    report.add("largest gap between Step updates", f"{median([r['largest Step gap s'] for r in rows]):.2f} s")
+    report.add("websocket", f"{median([r['ws frames/s'] for r in rows]):.0f} frames/s, "
+               f"{median([r['ws KB/s'] for r in rows]):.0f} KB/s",
+               note=f"{median([r['loss-chart frames/s'] for r in rows]):.1f} loss-chart frames/s of "
+                    f"{median([r['KB per loss-chart frame'] for r in rows]):.1f} KB")
+    report.add("errors on the page", json.dumps(result["errors"]), "none",
+               not (result["errors"]["exceptions"] or result["errors"]["errors"] or result["socket closed"]))
+    table = []
+    for r in rows:
+        table.append({k: (f"{v:,.2f}" if isinstance(v, float) else v) for k, v in r.items()
+                      if k not in ("cores live", "cores bare")})
+    report.table("repetitions (A = bare loop in its own process, browser idle; B = app training)", table)
+    report.table("cores used during the windows (median of repetitions)", [
+        {"process": kind,
+         "B: app training": median([r["cores live"].get(kind, 0.0) for r in rows]),
+         "A: bare loop": median([r["cores bare"].get(kind, 0.0) for r in rows])}
+        for kind in sorted({k for r in rows for k in (*r["cores live"], *r["cores bare"])})])
+    report.data["result"] = result
+    return report.finish()
+
+
+if __name__ == "__main__":
+    main()
