@@ -13,37 +13,36 @@ st.title("Runs")
 settings.show_link_warnings()
 config = st.session_state["config"]
 ws = workspace()
+ACTIVE = ("starting", "running", "queued")
 
 st.button("Compare RNN, LSTM and GRU", type="primary", key="runs_compare",
           on_click=lambda: ws.start_side_by_side(runs.cell_variants(config), "compare"),
           help="Trains three runs at once with the sidebar's settings, differing only in the cell.")
-all_runs = ws.runs()
-if not all_runs:
-    st.info("No runs yet: press **Train** on the Train page, or compare the three cells above.")
-else:
-    def records():
-        return [runs.RunRecord(r.name, r.config, r.history, _status(r)) for r in all_runs]
+st.toggle("Log scale", value=True, key="runs_log")
 
-    def _status(r):
-        view = r.view()
-        return view.status if view.phase == "finished" else view.phase
 
-    active = any(r.view().phase in ("starting", "running", "queued") for r in all_runs)
-    event = st.dataframe(runs.summary(records()), hide_index=True, width="stretch", key="runs_table",
+def status(run) -> str:
+    view = run.view()
+    return view.status if view.phase == "finished" else view.phase
+
+
+def draw(was_active: bool) -> None:
+    all_runs = ws.runs()
+    if not all_runs:
+        st.info("No runs yet: press **Train** on the Train page, or compare the three cells above.")
+        return
+    records = [runs.RunRecord(r.name, r.config, r.history, status(r)) for r in all_runs]
+    event = st.dataframe(runs.summary(records), hide_index=True, width="stretch", key="runs_table",
                          on_select="rerun", selection_mode="multi-row",
                          column_config={"lr": st.column_config.NumberColumn(format="%g"),
                                         "final loss": st.column_config.NumberColumn(format="%.4g"),
                                         "best validation": st.column_config.NumberColumn(format="%.4g"),
                                         "seconds": st.column_config.NumberColumn(format="%.1f")})
-    chosen = sorted(event.selection.rows) or list(range(max(0, len(all_runs) - 3), len(all_runs)))
+    chosen = sorted(i for i in event.selection.rows if i < len(all_runs))
+    chosen = chosen or list(range(max(0, len(all_runs) - 3), len(all_runs)))
     st.caption("Select rows to compare them; without a selection the latest three are shown.")
-
-    def draw() -> None:
-        selected = [records()[i] for i in chosen]
-        st.plotly_chart(runs.overlay_figure(selected, log_y=st.session_state.get("runs_log", True)), key="runs_chart")
-
-    st.toggle("Log scale", value=True, key="runs_log")
-    st.fragment(run_every=0.5 if active else None)(draw)()
+    st.plotly_chart(runs.overlay_figure([records[i] for i in chosen], log_y=st.session_state["runs_log"]),
+                    key="runs_chart")
     if len(chosen) == 2:
         first, second = (all_runs[i] for i in chosen)
         diff = runs.config_diff(first.config, second.config)
@@ -55,6 +54,12 @@ else:
     target = all_runs[chosen[-1]]
     st.subheader(f"Export {target.name}")
     exports.download_buttons(target, key="runs_export")
+    if was_active and not any(r.view().phase in ACTIVE for r in all_runs):
+        st.rerun()  # everything finished: one full redraw, and the clock stops
+
+
+active = any(r.view().phase in ACTIVE for r in ws.runs())
+st.fragment(run_every=0.5 if active else None)(draw)(active)
 
 with st.expander("Import a model"):
     exports.import_panel(config)

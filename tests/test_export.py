@@ -317,11 +317,10 @@ def test_garbage_bytes_are_refused(data):
         load_weights(data, small(), 1)
 
 
-def test_a_damaged_weights_file_is_refused():
-    data = bytearray(weights_bytes(build_model(small(), 1)))
-    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)  # zeros over the middle of the archive
-    with pytest.raises(DataError, match="weights"):
-        load_weights(bytes(data), small(), 1)
+def test_a_truncated_weights_file_is_refused():
+    data = weights_bytes(build_model(small(), 1))
+    with pytest.raises(DataError, match="not a weights file"):
+        load_weights(data[: len(data) // 2], small(), 1)
 
 
 class CreatesAFile:
