@@ -142,7 +142,8 @@ def _title(config: RunConfig) -> str:
     direction = "bidirectional " if m.bidirectional else ""
     shape = f"{m.layers}-layer {direction}{_cell_name(m.cell)}, hidden size {m.hidden},"
     what = f"the {m.horizon} values after each window" if m.head == "last" and m.horizon > 1 else "the next value"
-    return f"Train a {shape} to predict {what} of the {config.data.data} series."
+    series = "uploaded" if config.data.data == UPLOAD_NAME else config.data.data
+    return f"Train a {shape} to predict {what} of the {series} series."
 
 
 def _cell_name(name: str) -> str:
@@ -225,7 +226,7 @@ def _series_parts(config: RunConfig, series: pd.DataFrame) -> tuple[str, str, st
         call += "\n" + tpl.DATASET_NOISE if noisy else ""
         blob = f"# {spec.title}, as bundled with rnnlab ({spec.filename}).\n{constant} = {_text_literal(text)}\n"
         return intro, call + select, blob, {"io"} | ({"noise"} if noisy else set())
-    text = series.to_csv(lineterminator="\n")  # floats as repr, which float() reads back exactly
+    text = series.astype("float64").to_csv(lineterminator="\n")  # floats as repr, which float() reads back exactly
     if len(text) > MAX_EMBEDDED_CSV:
         raise DataError(f"The uploaded series is {len(text) / 1e6:.1f} MB as CSV, too large to embed in a script "
                         f"(the limit is {MAX_EMBEDDED_CSV / 1e6:g} MB); upload fewer rows or columns to export it.")

@@ -15,7 +15,7 @@ is the one the app drew. It needs only Python 3.11+, PyTorch, NumPy and pandas.
 
 Run it:
     python $filename              # $steps steps, as in the app
-    python $filename --steps 100  # a shorter run
+    python $filename --steps 100  # any other number of steps
 
 It prints the loss every $eval_every steps and writes history.csv (step, epoch, loss, val_loss) and
 weights.pt (the trained state_dict, which rnnlab can import).
@@ -237,12 +237,12 @@ values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows,
 SEEDING = {
     "windowed": """\
 # Seeded in rnnlab's order: NumPy's generator shuffles the windows, torch's draws the initial
-# weights (and any dropout masks). The series has its own seeded generators.
+# weights (and any dropout masks). A generated series seeds its own generators.
 rng = np.random.default_rng(SEED)
 torch.manual_seed(SEED)""",
     "streaming": """\
 # Seeded as rnnlab seeds: torch's generator draws the initial weights (and any dropout masks).
-# Streaming shuffles nothing; the series has its own seeded generators.
+# Streaming shuffles nothing; a generated series seeds its own generators.
 torch.manual_seed(SEED)""",
 }
 

@@ -165,7 +165,7 @@ class Trainer:
         else:
             grad_norm = None
         if grad_norm is not None and not math.isfinite(grad_norm):
-            return self._diverge(grad_norm, started, what="gradient norm")
+            return self._diverge(grad_norm, started, what="gradient norm", loss=loss_value)
         self.optimizer.step()
         if self._streaming:
             self._state = detach_state(state)  # truncated backpropagation: keep the values, cut the graph
@@ -228,7 +228,7 @@ class Trainer:
                 f"(validation loss {self._best_val:.3g})."
             )
 
-    def _diverge(self, value: float, started: float, what: str = "loss") -> Progress:
+    def _diverge(self, value: float, started: float, what: str = "loss", loss: float | None = None) -> Progress:
         self.model.load_state_dict(self._good_weights)
         self.status = "diverged"
         self.message = (
@@ -236,7 +236,7 @@ class Trainer:
             f"({self.lr:g}) is probably too high for this model; the weights were restored to step "
             f"{self._good_step:,}. Lower the learning rate (or turn on gradient clipping) and train again."
         )
-        return self._progress(value, math.nan, False, None, started)
+        return self._progress(value if loss is None else loss, math.nan, False, None, started)
 
     def _progress(
         self, loss: float, grad_norm: float, validated: bool, snapshot: Snapshot | None, started: float

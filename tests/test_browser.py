@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from browser_support import (
     launch_chromium,
     metric_value,

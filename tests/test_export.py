@@ -36,15 +36,6 @@ from rnnlab.models import build_model
 from rnnlab.trainer import Trainer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The app and the exported script train on one thread; the comparison must too."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def uploaded_series() -> pd.DataFrame:
     """A series as the CSV importer makes it: index time, the target first, then a covariate."""
     rng = np.random.default_rng(7)

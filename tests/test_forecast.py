@@ -21,15 +21,6 @@ from rnnlab.models import build_model
 from rnnlab.trainer import Trainer
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small recurrent models run fastest on one thread, and the suite may share the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def series(values: np.ndarray, **covariates: np.ndarray) -> pd.DataFrame:
     """A series frame as the data module makes them: index "time", target first."""
     frame = pd.DataFrame({"level": np.asarray(values, dtype=np.float64), **covariates})

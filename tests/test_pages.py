@@ -141,8 +141,8 @@ def test_the_learning_rate_changes_during_a_run_without_a_reset():
     at.button(key="btn_train").click().run()
     wait_until(at, lambda a: step_count(a) > 5)
     at.select_slider(key="cfg_lr").set_value(0.001).run()
-    from rnnlab.ui.session import Workspace  # noqa: F401  (the session's run is reachable through the runner)
     from rnnlab.ui import runner
+    from rnnlab.ui.session import Workspace  # noqa: F401  (the session's run is reachable through the runner)
 
     run = next(iter(runner._live))
     wait_until(at, lambda a: run.view().lr == pytest.approx(0.001))
@@ -248,7 +248,7 @@ def test_runs_page_compares_three_cells_and_diffs_two():
     wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"done"})
     table = at.dataframe[0].value
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
-    assert "run 2 compare lstm (lstm)" in at.get("plotly_chart")[0].proto.spec
+    assert "compare lstm (lstm)" in at.get("plotly_chart")[0].proto.spec
     assert [b.label for b in at.get("download_button")] == [
         "Download history", "Download config", "Download weights", "Export PyTorch script"]
 
