@@ -134,14 +134,20 @@ def click(page, key: str) -> None:
 
 
 def step_rate(steps: list[list[float]], start: float, end: float) -> tuple[float, float, int]:
-    """(steps/s, largest gap in s between Step updates, updates) over [start, end] page ms."""
+    """(steps/s, largest gap in s between Step updates, updates) over [start, end] page ms.
+
+    The rate is what the page showed: the value displayed at `end` minus the value displayed at
+    `start`, over the window, so a metric that updates rarely but in big jumps is not flattered."""
+    shown_at = lambda t: next((s[1] for s in reversed(steps) if s[0] <= t), None)  # noqa: E731
     inside = [s for s in steps if start <= s[0] <= end]
-    if len(inside) < 2:
+    first, last = shown_at(start), shown_at(end)
+    if first is None and inside:
+        first, start = inside[0][1], inside[0][0]  # nothing shown yet when the window opened
+    if first is None or last is None or end <= start:
         return float("nan"), float("nan"), len(inside)
-    rate = (inside[-1][1] - inside[0][1]) / ((inside[-1][0] - inside[0][0]) / 1000)
     times = [start] + [s[0] for s in inside] + [end]
     gap = max(b - a for a, b in zip(times, times[1:])) / 1000
-    return rate, gap, len(inside)
+    return (last - first) / ((end - start) / 1000), gap, len(inside)
 
 
 def count_in(times: list[float], start: float, end: float) -> int:

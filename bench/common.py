@@ -96,16 +96,38 @@ def machine_busy_seconds() -> float:
     return busy / CLOCK_TICKS
 
 
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of a process."""
+    found = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            found[int(tid)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 class CpuMeter:
-    """Cores used during a window, per kind of process under this one, and by everyone else."""
+    """Cores used during a window, per kind of process under this one, and by everyone else; for the
+    streamlit server also its busiest threads (a training job's thread is usually the first)."""
 
     def __init__(self) -> None:
         self._start: dict[int, float] = {}
+        self._threads: dict[int, dict[int, float]] = {}
         self._t0 = self._busy0 = 0.0
         self._own0 = 0.0
+        self.server_threads: list[float] = []
 
     def start(self) -> CpuMeter:
-        self._start = {pid: cpu_seconds(pid) for pid in descendants(os.getpid())}
+        pids = descendants(os.getpid())
+        self._start = {pid: cpu_seconds(pid) for pid in pids}
+        self._threads = {pid: thread_seconds(pid) for pid in pids if process_kind(pid) == "server"}
         self._own0 = _own_cpu()
         self._busy0 = machine_busy_seconds()
         self._t0 = time.monotonic()
@@ -117,6 +139,10 @@ class CpuMeter:
         for pid in descendants(os.getpid()):
             kind = process_kind(pid)
             used[kind] = used.get(kind, 0.0) + cpu_seconds(pid) - self._start.get(pid, 0.0)
+            if pid in self._threads:
+                before = self._threads[pid]
+                deltas = [(v - before.get(tid, 0.0)) / seconds for tid, v in thread_seconds(pid).items()]
+                self.server_threads = [round(d, 2) for d in sorted(deltas, reverse=True)[:4]]
         used["bench script"] = _own_cpu() - self._own0
         ours = sum(used.values())
         used["rest of machine"] = max(0.0, machine_busy_seconds() - self._busy0 - ours)

@@ -104,3 +104,9 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def server_log(url: str) -> str:
+    """What the server started by streamlit_server(url) has printed so far."""
+    port = url.rsplit(":", 1)[-1]
+    return (ARTIFACTS / f"server-{port}.log").read_text(errors="replace")

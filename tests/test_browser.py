@@ -8,6 +8,7 @@ from browser_support import (
     metric_value,
     require_browser,
     screenshot,
+    server_log,
     streamlit_server,
     wait_for_app,
 )
@@ -122,3 +123,65 @@ def test_a_fresh_server_serves_a_deep_link_first(browser):
         assert page.get_by_role("link", name="Train").count() >= 1  # app.py's navigation, not a pages/ list
         no_exception(page)
         context.close()
+
+
+def test_two_sessions_never_see_each_others_runs(server, browser):
+    a_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    b_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    a, b = a_context.new_page(), b_context.new_page()
+    try:
+        a.goto(server + "/?preset=udacity-sine&steps=1000000")
+        b.goto(server + "/?cell=gru&hidden=8&steps=1000000")
+        wait_for_app(a)
+        wait_for_app(b)
+        a.get_by_role("button", name="Train", exact=True).click()
+        wait_for(lambda: steps(a) > 50)
+        assert steps(b) == -1  # B has no run: no metrics at all
+        b.get_by_text("press Train to watch the network learn").first.wait_for(timeout=5_000)
+
+        a.get_by_role("button", name="Pause", exact=True).click()
+        wait_for(lambda: a.get_by_role("button", name="Resume", exact=True).is_enabled())
+        paused = steps(a)
+        b.get_by_role("button", name="Train", exact=True).click()
+        wait_for(lambda: steps(b) > 50)
+        assert steps(a) == paused  # B's run neither resumed nor moved A's
+
+        b.get_by_role("link", name="Runs").click()  # in-app navigation keeps the session
+        wait_for_app(b)
+        b.get_by_role("heading", name="Runs").first.wait_for()
+        b.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=10_000)
+        b.get_by_text("Export run 1").wait_for(timeout=10_000)  # B's first run, not A's
+        no_exception(a)
+        no_exception(b)
+    finally:
+        a_context.close()
+        b_context.close()
+
+
+def test_closing_the_tab_stops_its_job(browser):
+    with streamlit_server() as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url + "/?steps=1000000")
+        wait_for_app(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        wait_for(lambda: steps(page) > 20)
+        assert "job started" in server_log(url)
+        context.close()
+        wait_for(lambda: "job ended" in server_log(url), timeout=30)
+        assert "stopped" in server_log(url).split("job ended")[-1]
+
+
+def test_a_bad_upload_is_a_sentence_and_training_still_works(server, page):
+    page.goto(server + "/data")
+    wait_for_app(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": "broken.csv", "mimeType": "text/csv", "buffer": b"date;value\n"}])
+    page.get_by_text("broken.csv:").first.wait_for(timeout=15_000)
+    no_exception(page)
+    screenshot(page, "data-bad-upload")
+    page.get_by_role("link", name="Train").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for(lambda: steps(page) > 10)
+    no_exception(page)

@@ -286,3 +286,70 @@ def test_imported_weights_become_a_paused_run_and_a_mismatch_is_a_sentence():
     at.file_uploader(key="import_config").set_value(("c.json", wrong, "application/json"))
     at.file_uploader(key="import_weights").set_value(("w.pt", weights, "application/octet-stream")).run()
     assert at.error and "hidden" in at.error[0].value.lower()
+
+
+def live_runs() -> int:
+    return live_jobs()
+
+
+def test_double_clicking_train_leaves_one_job():
+    at = app({"steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 0)
+    assert live_runs() == 1
+
+
+def test_train_during_a_run_replaces_it_and_keeps_the_old_one():
+    at = app({"steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 5)
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 0)
+    assert live_runs() == 1
+    at.switch_page("../pages/runs.py").run()
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_reset_during_a_run_leaves_one_paused_job_at_step_zero():
+    at = app({"steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 5)
+    at.button(key="btn_reset").click().run()
+    wait_until(at, lambda a: step_count(a) == 0 and not a.button(key="btn_resume").disabled)
+    assert live_runs() == 1
+
+
+def test_switching_pages_mid_run_does_not_stop_it():
+    at = app({"steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 5)
+    for page in ("shapes", "data", "inside", "forecast", "runs"):
+        at.switch_page(f"../pages/{page}.py").run()
+        assert not at.exception, page
+    at.switch_page("../pages/train.py").run()
+    before = step_count(at)
+    wait_until(at, lambda a: step_count(a) > before)
+    assert live_runs() == 1
+
+
+def test_closing_the_session_stops_its_jobs():
+    from rnnlab.ui.session import WORKSPACES
+
+    at = app({"steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 5)
+    assert live_runs() == 1
+    for ws in list(WORKSPACES):
+        ws.close()  # what Streamlit's release hook calls when the tab closes
+    assert live_runs() == 0
+
+
+def test_an_oversized_model_is_refused_with_the_reason():
+    at = app()
+    at.select_slider(key="cfg_hidden").set_value(512)
+    at.slider(key="cfg_layers").set_value(4)
+    at.select_slider(key="cfg_seq_len").set_value(1000)
+    at.select_slider(key="cfg_batch").set_value(1024).run()
+    assert not at.exception
+    assert "activations per step" in at.sidebar.error[0].value

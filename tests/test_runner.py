@@ -67,9 +67,12 @@ def test_step_once_takes_exactly_one_step(started):
 
 
 def test_speed_paces_the_run(started):
-    run = started(speed=20.0)
+    run = started(speed=5.0)
+    wait_for(lambda: run.view().step >= 1)
+    first = run.view().step
     time.sleep(1.0)
-    assert 5 <= run.view().step <= 30
+    # Only an upper bound: a busy machine can slow a run down, never speed it up.
+    assert run.view().step <= first + 6
 
 
 def test_learning_rate_changes_without_a_reset(started):

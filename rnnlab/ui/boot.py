@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 
 import streamlit as st
@@ -26,6 +28,11 @@ def start_server() -> threading.Thread:
     # Small recurrent models run fastest on one thread; several intra-op threads per job
     # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
     torch.set_num_threads(1)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s rnnlab %(message)s"))
+    jobs = logging.getLogger("rnnlab.jobs")
+    jobs.addHandler(handler)
+    jobs.setLevel(logging.INFO)
     thread = threading.Thread(target=_warm_up, name="rnnlab-warm-up", daemon=True)
     thread.start()
     return thread

@@ -4,6 +4,7 @@ It never calls streamlit: pages read a frozen RunView from it on their own clock
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -25,6 +26,7 @@ QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
 PHASES = ("starting", "queued", "running", "paused", "finished", "stopped", "error")
 
+LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()
 _live_lock = threading.Lock()
 
@@ -95,7 +97,9 @@ class LiveRun:
     def start(self) -> LiveRun:
         with _live_lock:
             _live.add(self)
+            count = len(_live)
         self._thread.start()
+        LOG.info("job started: %s (%d live)", self.name, count)
         return self
 
     def pause(self) -> None:
@@ -201,10 +205,13 @@ class LiveRun:
         except RnnlabError as exc:
             self._set_phase("error", str(exc))
         except Exception as exc:  # a bug: report it as a sentence rather than killing the page
+            LOG.exception("job failed: %s", self.name)
             self._set_phase("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         finally:
             with _live_lock:
                 _live.discard(self)
+                count = len(_live)
+            LOG.info("job ended: %s, %s at step %d (%d live)", self.name, self._phase, len(self.history), count)
 
     def _wait_for_work(self) -> int | None:
         """Block while paused or paced; return how many steps may run now (None = no limit)."""
