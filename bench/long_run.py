@@ -14,7 +14,8 @@ fragment does: view(), loss_curves(), charts.loss_figure / window_figure, then t
 st.plotly_chart does with a figure (plotly's Figure(**fig) validation, plotly.io.to_json,
 the element id's hash of the spec). Redraw costs during the run are disturbed by the training
 thread, so the 1,000 vs 100,000 comparison is repeated afterwards on idle histories, interleaved,
-medians. Memory is VmRSS from /proc/self/status. `--quick` runs 20,000 steps and 0.2 s runs.
+medians. Memory is VmRSS from /proc/self/status, plus the Pss of any child processes (a runner
+that trains in job processes). `--quick` runs 20,000 steps and 0.2 s runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,7 +34,7 @@ import plotly.io  # noqa: E402
 import plotly.tools  # noqa: E402
 import torch  # noqa: E402
 
-from bench.common import Report, check, median  # noqa: E402
+from bench.common import Report, check, descendants, median  # noqa: E402
 from rnnlab import charts  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.history import History  # noqa: E402
@@ -44,11 +46,29 @@ PRESETS = ("udacity-sine", "lstm-load", "long-memory", "vanishing-gradients")
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of this process and of any job processes it started (a runner may train in
+    child processes): VmRSS of this one plus the proportional share (Pss) of each descendant, so
+    pages the children share with each other or with a fork server count once."""
+    total = _status_kb(os.getpid(), "VmRSS:")
+    for pid in descendants(os.getpid()):
+        total += _rollup_kb(pid, "Pss:")
+    return total / 1024
+
+
+def _status_kb(pid: int, key: str) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next((int(line.split()[1]) for line in handle if line.startswith(key)), 0)
+    except OSError:
+        return 0
+
+
+def _rollup_kb(pid: int, key: str) -> float:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            return next((int(line.split()[1]) for line in handle if line.startswith(key)), 0)
+    except OSError:
+        return 0
 
 
 def plotly_chart_work(figure: dict, key: str) -> str:

@@ -31,6 +31,16 @@ class History:
         self._data[:, self._n] = (p.step, p.epoch, p.loss, val, p.grad_norm, p.lr, p.elapsed)
         self._n += 1
 
+    def extend(self, block: np.ndarray) -> None:
+        """Append k steps at once: a (len(COLUMNS), k) array in column order (as a job sends them)."""
+        k = block.shape[1]
+        while self._n + k > self._data.shape[1]:
+            grown = np.full((len(COLUMNS), 2 * self._data.shape[1]), np.nan)
+            grown[:, : self._n] = self._data
+            self._data = grown
+        self._data[:, self._n : self._n + k] = block
+        self._n += k
+
     def column(self, name: str) -> np.ndarray:
         """A read-only view of one column."""
         view = self._data[COLUMNS.index(name), : self._n]

@@ -180,3 +180,21 @@ def test_downsample_keeps_the_mean_level():
     y = np.full(10_000, 3.0)
     xs, ys = downsample(x, y, 100)
     assert len(xs) == 100 and np.allclose(ys, 3.0) and xs[0] < xs[-1]
+
+
+def test_a_stopped_run_still_gives_its_weights(started):
+    run = started()
+    wait_for(lambda: run.view().step > 5)
+    run.stop()
+    model = run.model_copy()
+    assert model is not None
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_a_running_job_hands_out_a_copy_of_its_weights(started):
+    run = started()
+    wait_for(lambda: run.view().step > 5)
+    first = run.model_copy()
+    wait_for(lambda: run.view().step > 50)
+    second = run.model_copy()
+    assert any(not (a == b).all() for a, b in zip(first.parameters(), second.parameters(), strict=True))

@@ -9,17 +9,18 @@ import threading
 import streamlit as st
 import torch
 
-from rnnlab.config import RunConfig
-
 
 def _warm_up() -> None:
-    """The first optimizer.step() in a process imports modules lazily (seconds); pay that now, not on a click."""
-    from rnnlab.trainer import Trainer
+    """Start the job fork server (it warms PyTorch up once for every job forked from it), and warm this
+    process too, which runs the Inside and Forecast probes: first steps import modules lazily (seconds)."""
+    from multiprocessing import forkserver
 
-    for cell in ("rnn", "lstm", "gru"):
-        trainer = Trainer(RunConfig.from_flat({"preset": "udacity-sine", "cell": cell, "steps": 3}))
-        for _ in trainer:
-            pass
+    from rnnlab.ui.runner import jobs_context
+    from rnnlab.worker import warm_up
+
+    jobs_context()
+    forkserver.ensure_running()
+    warm_up()
 
 
 @st.cache_resource(show_spinner=False)

@@ -21,10 +21,10 @@ def download_buttons(run: LiveRun, key: str) -> None:
     cols[1].download_button("Download config", lambda: export.config_json(run.config),
                             file_name=f"{stem}-config.json", mime="application/json", key=f"{key}_config",
                             on_click="ignore", width="stretch")
-    model = run.trainer.model if run.trainer is not None else None
-    cols[2].download_button("Download weights", lambda: export.weights_bytes(model), file_name=f"{stem}-weights.pt",
-                            mime="application/octet-stream", key=f"{key}_weights", on_click="ignore",
-                            disabled=model is None, width="stretch",
+    cols[2].download_button("Download weights", lambda: export.weights_bytes(run.model_copy()),
+                            file_name=f"{stem}-weights.pt", mime="application/octet-stream",
+                            key=f"{key}_weights", on_click="ignore", disabled=run.view().phase == "error",
+                            width="stretch",
                             help="The model's state_dict; load it with torch.load(..., weights_only=True).")
     frame = workspace().upload if run.config.data.data == "upload" else None
     cols[3].download_button("Export PyTorch script", lambda: export.export_script(run.config, frame),

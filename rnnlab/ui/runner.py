@@ -1,38 +1,73 @@
-"""The live runner: one background thread per run that steps a Trainer, paced and pausable.
+"""The live runner: one job process per run (rnnlab.worker), paced and pausable, watched by a thread.
 
 It never calls streamlit: pages read a frozen RunView from it on their own clock."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from rnnlab import data
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.history import History
-from rnnlab.trainer import Progress, Snapshot, Trainer
+from rnnlab.models import SequenceModel, build_model
+from rnnlab.trainer import Progress, Snapshot
 from rnnlab.ui.slots import SLOTS, ComputeSlots
+from rnnlab.worker import job_main, read_weights
 
-CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
-SNAPSHOT_SECONDS = 0.1  # how often the current window is captured for the plot
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
 PHASES = ("starting", "queued", "running", "paused", "finished", "stopped", "error")
+ACTIVE = ("starting", "running", "queued")
 
 LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()
 _live_lock = threading.Lock()
+_context_lock = threading.Lock()
+_context: multiprocessing.context.BaseContext | None = None
+
+
+def jobs_context() -> multiprocessing.context.BaseContext:
+    """Jobs fork from a fork server that imported torch and trained a few steps once: a new job
+    starts in milliseconds instead of paying seconds of imports and lazy initialisation."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["rnnlab.worker_warm"])
+            _context = context
+        return _context
+
+
+@contextmanager
+def _main_hidden():
+    """A job needs nothing from the server's __main__ (streamlit's or pytest's command line), but
+    multiprocessing would make every job re-import it: hide it while the job is launched."""
+    main = sys.modules["__main__"]
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
+        if "__spec__" not in saved:
+            main.__dict__.pop("__spec__", None)
 
 
 def live_jobs() -> int:
-    """How many job threads are alive in this process (tests count them)."""
+    """How many jobs are alive in this server (tests count them)."""
     with _live_lock:
         return sum(1 for run in _live if run.alive)
 
@@ -56,7 +91,7 @@ class RunView:
 
 
 class LiveRun:
-    """A run of one config in a background thread. Control methods are safe from any thread."""
+    """A run of one config in its own process. Control methods are safe from any thread."""
 
     def __init__(
         self,
@@ -72,17 +107,15 @@ class LiveRun:
         self.config = config
         self.name = name
         self.history = History()
-        self.trainer: Trainer | None = None
         self._frame = frame
-        self._weights = weights  # a checked state_dict to start from (an imported model)
+        self._initial = (weights, paused, speed)
         self._slots = slots
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
+        self._send_lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = paused
         self._pending_steps = 0
-        self._speed = speed
-        self._pending_lr: float | None = None
+        self._holding = False  # a slot is granted and its chunk not back yet
         self._phase = "starting"
         self._message = ""
         self._last: Progress | None = None
@@ -90,56 +123,71 @@ class LiveRun:
         self._version = 0
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
         self._queued_since: float | None = None
-        self._snapshot_at = 0.0
-        self._thread = threading.Thread(target=self._run, name="rnnlab-job", daemon=True)
+        self._weights: dict | None = weights
+        self._weights_reply = threading.Event()
+        self._prepared: data.Prepared | None = None
+        self._conn = None
+        self._process = None
+        self._watcher = threading.Thread(target=self._watch, name="rnnlab-job-watcher", daemon=True)
 
     # --- control ----------------------------------------------------------------
     def start(self) -> LiveRun:
+        weights, paused, speed = self._initial
+        ours, theirs = jobs_context().Pipe()
+        self._conn = ours
+        self._process = jobs_context().Process(
+            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed),
+            name="rnnlab-job", daemon=True)
+        with _context_lock, _main_hidden():
+            self._process.start()
+        theirs.close()
         with _live_lock:
             _live.add(self)
             count = len(_live)
-        self._thread.start()
+        self._watcher.start()
         LOG.info("job started: %s (%d live)", self.name, count)
         return self
 
     def pause(self) -> None:
-        with self._wake:
-            self._paused = True
-            self._pending_steps = 0
+        with self._lock:
+            self._paused, self._pending_steps = True, 0
+            if not self._holding and self._phase in ACTIVE:
+                self._phase = "paused"
+        self._send(("pause",))
 
     def resume(self) -> None:
-        with self._wake:
+        with self._lock:
             self._paused = False
-            self._wake.notify_all()
+            if self._phase == "paused":
+                self._phase = "running"
+        self._send(("resume",))
 
     def step_once(self) -> None:
         """One optimisation step while paused (pauses first if running)."""
-        with self._wake:
+        with self._lock:
             self._paused = True
             self._pending_steps += 1
-            self._wake.notify_all()
+        self._send(("step", 1))
 
     def set_lr(self, lr: float) -> None:
-        with self._wake:
-            self._pending_lr = lr
+        self._send(("lr", float(lr)))
 
     def set_speed(self, steps_per_s: float | None) -> None:
         """None trains as fast as possible; a number paces the run for a class to watch."""
-        with self._wake:
-            self._speed = steps_per_s
-            self._wake.notify_all()
+        self._send(("speed", steps_per_s))
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread and wait for it; the history so far is kept."""
+        """Stop the job and wait for it; the history so far is kept."""
         self._stop.set()
-        with self._wake:
-            self._wake.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        self._send(("stop",))
+        if self._watcher.is_alive() and threading.current_thread() is not self._watcher:
+            self._watcher.join(timeout)
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()  # it did not answer in time
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._watcher.is_alive()
 
     @property
     def paused(self) -> bool:
@@ -184,95 +232,117 @@ class LiveRun:
         with self._lock:
             return self.history.to_frame()
 
-    # --- the job thread -----------------------------------------------------------
-    def _run(self) -> None:
+    @property
+    def prepared(self) -> data.Prepared:
+        """The run's series, split and scaled as its job has it (rebuilt here: cheap and deterministic)."""
+        if self._prepared is None:
+            frame = self._frame if self._frame is not None else data.make_series(self.config.data)
+            self._prepared = data.prepare(self.config, frame)
+        return self._prepared
+
+    def model_copy(self, timeout: float = 5.0) -> SequenceModel | None:
+        """The run's current weights in a fresh model (asked of the job between two steps)."""
+        if self.alive:
+            self._weights_reply.clear()
+            self._send(("weights",))
+            self._weights_reply.wait(timeout)
+        with self._lock:
+            weights = self._weights
+        if weights is None:
+            return None
+        model = build_model(self.config, self.prepared.input_size)
+        model.load_state_dict(weights)
+        return model
+
+    # --- the watcher thread: reads the job's messages ---------------------------
+    def _watch(self) -> None:
         try:
-            trainer = Trainer(self.config, self._frame)
-            if self._weights is not None:
-                trainer.model.load_state_dict(self._weights)
-                trainer.reset_checkpoints()
-            self.trainer = trainer
-            self._set_phase("paused" if self._paused else "running")
-            while not self._stop.is_set() and not self.trainer.finished:
-                budget = self._wait_for_work()
-                if budget == 0:
-                    continue
-                self._run_chunk(budget)
-            if self.trainer.finished:
-                self._set_phase("finished", self.trainer.message)
-            else:
-                self._set_phase("stopped", f"Stopped at step {self.trainer.step:,}.")
+            while True:
+                try:
+                    message = self._conn.recv()
+                except (EOFError, OSError):
+                    if self._phase in ACTIVE + ("paused",):
+                        self._set_phase("error" if not self._stop.is_set() else "stopped",
+                                        "The training process stopped unexpectedly." if not self._stop.is_set()
+                                        else f"Stopped at step {len(self.history):,}.")
+                    break
+                if not self._handle(message):
+                    break
         except RnnlabError as exc:
             self._set_phase("error", str(exc))
-        except Exception as exc:  # a bug: report it as a sentence rather than killing the page
-            LOG.exception("job failed: %s", self.name)
-            self._set_phase("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         finally:
+            self._release()
+            self._conn.close()
+            if self._process is not None:
+                self._process.join(2.0)
             with _live_lock:
                 _live.discard(self)
                 count = len(_live)
             LOG.info("job ended: %s, %s at step %d (%d live)", self.name, self._phase, len(self.history), count)
 
-    def _wait_for_work(self) -> int | None:
-        """Block while paused or paced; return how many steps may run now (None = no limit)."""
-        with self._wake:
-            while self._paused and self._pending_steps == 0 and not self._stop.is_set():
-                self._set_phase_locked("paused")
-                self._wake.wait(0.5)
-            if self._stop.is_set():
-                return 0
-            if self._paused:
-                return self._pending_steps
-            return None
+    def _handle(self, message: tuple) -> bool:
+        """Act on one message; False when the job has ended."""
+        kind = message[0]
+        if kind == "ready":
+            self._set_phase("paused" if self._paused else "running")
+        elif kind == "want":
+            with self._lock:
+                self._queued_since = time.monotonic()
+            if self._slots.acquire(self._stop) is None:
+                return True  # stopping: the "stop" already sent ends the job
+            with self._lock:
+                self._holding, self._queued_since = True, None
+            self._send(("go",))
+        elif kind == "chunk":
+            self._release()
+            self._publish(*message[1:])
+        elif kind == "weights":
+            with self._lock:
+                self._weights = read_weights(message[1])
+            self._weights_reply.set()
+        elif kind == "end":
+            _, status, text, weights = message
+            with self._lock:
+                self._weights = read_weights(weights)
+            self._weights_reply.set()
+            self._set_phase("finished" if status != "stopped" else "stopped", text)
+            return False
+        elif kind == "error":
+            self._set_phase("error", message[1])
+            return False
+        return True
 
-    def _run_chunk(self, budget: int | None) -> None:
-        with self._wake:
-            self._queued_since = time.monotonic()
-        if self._slots.acquire(self._stop) is None:
-            return
-        trainer = self.trainer
-        done: list[Progress] = []
-        try:
-            with self._wake:
-                self._queued_since = None
-                if self._phase in ("paused", "starting"):
-                    self._set_phase_locked("running")
-                if self._pending_lr is not None:
-                    trainer.set_lr(self._pending_lr)
-                    self._pending_lr = None
-                interval = 1.0 / self._speed if self._speed else 0.0
-            if self._paused or time.monotonic() - self._snapshot_at > SNAPSHOT_SECONDS:
-                self._snapshot_at = time.monotonic()
-                trainer.request_snapshot()
-            deadline = time.monotonic() + CHUNK_SECONDS
-            while not self._stop.is_set() and not trainer.finished:
-                done.append(next(trainer))
-                if budget is not None and len(done) >= budget:
-                    break
-                if self._paused or interval or time.monotonic() >= deadline:
-                    break
-        finally:
-            self._slots.release()
-            self._publish(done, budget)
-        if interval and not self._stop.is_set():
-            with self._wake:
-                self._wake.wait(interval)
-
-    def _publish(self, done: list[Progress], budget: int | None) -> None:
-        if not done:
-            return
-        with self._wake:
-            for progress in done:
-                self.history.append(progress)
-                if progress.snapshot is not None:
-                    self._snapshot = progress.snapshot
-            self._last = done[-1]
+    def _publish(self, block: np.ndarray, last: Progress | None, snapshot: Snapshot | None) -> None:
+        with self._lock:
+            if last is None:  # an empty chunk: the job was paused while it waited for its slot
+                if self._paused and self._pending_steps == 0 and self._phase in ACTIVE:
+                    self._phase = "paused"
+                return
+            self.history.extend(block)
+            if snapshot is not None:
+                self._snapshot = snapshot
+            self._last = last
             self._version += 1
-            self._rate_marks.append((time.monotonic(), done[-1].step))
-            if budget is not None:
-                self._pending_steps = max(0, self._pending_steps - len(done))
-                if self._pending_steps == 0 and self.trainer and self.trainer.status == "running":
-                    self._set_phase_locked("paused")
+            self._rate_marks.append((time.monotonic(), last.step))
+            if self._paused:
+                self._pending_steps = max(0, self._pending_steps - block.shape[1])
+                if self._pending_steps == 0 and last.status == "running":
+                    self._phase = "paused"
+
+    def _release(self) -> None:
+        with self._lock:
+            holding, self._holding = self._holding, False
+        if holding:
+            self._slots.release()
+
+    def _send(self, message: tuple) -> None:
+        if self._conn is None:
+            return
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, EOFError, BrokenPipeError):
+                pass  # the job has ended; its last messages are being read
 
     def _wall_rate(self) -> float:
         """Steps per wall-clock second over about the last second."""
@@ -282,11 +352,8 @@ class LiveRun:
         then_t, then_step = next((t, n) for t, n in self._rate_marks if now_t - t <= 1.0)
         return (now_step - then_step) / (now_t - then_t) if now_t > then_t else 0.0
 
-    def _set_phase(self, phase: str, message: str = "") -> None:
-        with self._wake:
-            self._set_phase_locked(phase, message)
-
-    def _set_phase_locked(self, phase: str, message: str | None = None) -> None:
-        self._phase = phase
-        if message is not None:
-            self._message = message
+    def _set_phase(self, phase: str, message: str | None = None) -> None:
+        with self._lock:
+            self._phase = phase
+            if message is not None:
+                self._message = message

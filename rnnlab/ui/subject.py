@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +16,7 @@ from rnnlab.ui.session import workspace
 
 @dataclass(frozen=True)
 class Subject:
-    model: SequenceModel  # a copy: probing it never disturbs the training thread
+    model: SequenceModel  # a copy of the job's weights: probing it never disturbs training
     prepared: data.Prepared
     config: RunConfig
     step: int
@@ -35,12 +34,10 @@ class Subject:
 def subject(config: RunConfig) -> Subject:
     """Raises DataError when the sidebar's series cannot be used (the page shows the sentence)."""
     run = workspace().current
-    if run is not None and run.trainer is not None:
+    model = run.model_copy() if run is not None and run.view().phase != "error" else None
+    if model is not None:
         view = run.view()
-        # Copying between two optimizer steps of the other thread may mix two steps' weights,
-        # which is harmless for a picture and avoids stalling training with a lock.
-        model = copy.deepcopy(run.trainer.model)
-        return Subject(model, run.trainer.prepared, run.config, view.step, view.step > 0,
+        return Subject(model, run.prepared, run.config, view.step, view.step > 0,
                        view.phase in ("running", "queued", "starting"))
     with torch.random.fork_rng(devices=[]):
         trainer = Trainer(config, current.series(config) if config.data.data == "upload" else None)
