@@ -42,6 +42,7 @@ from rnnlab.trainer import Trainer  # noqa: E402
 from rnnlab.ui.runner import LiveRun  # noqa: E402
 
 REDRAW_SECONDS = 0.1
+STALL_SECONDS = 20.0  # no new step for this long (while the run says it is running): the run is stuck
 PRESETS = ("udacity-sine", "lstm-load", "long-memory", "vanishing-gradients")
 
 
@@ -118,13 +119,23 @@ def long_run(steps: int) -> dict:
         snap = snap or p.snapshot
     redraw(*sampled(warm), snap)
     gc.collect()
-    rss0 = rss_mb()
+    before_run = rss_mb()
     run = LiveRun(config).start()
-    frames, memory, lock_ms = [], [(0, rss0)], []
+    # The baseline is taken once the run trains: a runner that trains in a job process (and a fork
+    # server) adds that process's memory at the start, once; growth is what the run adds after.
+    run.wait_until(lambda v: v.step >= 100 or v.phase not in ("starting", "running", "queued"), timeout=60)
+    rss0 = rss_mb()
+    frames, memory, lock_ms = [], [(run.view().step, rss0)], []
     started = time.monotonic()
     next_mem = started + 1.0
+    last_step, moved_at, stalled = -1, started, False
     while run.alive or run.view().phase in ("starting", "running"):
         view = run.view()
+        if view.step != last_step:
+            last_step, moved_at = view.step, time.monotonic()
+        elif time.monotonic() - moved_at > STALL_SECONDS:
+            stalled = True  # the run stopped making progress: report it rather than wait forever
+            break
         t = time.perf_counter()
         train, val = run.loss_curves()
         lock_ms.append((time.perf_counter() - t) * 1e3)
@@ -142,7 +153,7 @@ def long_run(steps: int) -> dict:
     run.stop()
     memory.append((run.view().step, rss_mb()))
     return {"run": run, "frames": frames, "memory": memory, "seconds": seconds, "rss0": rss0,
-            "lock ms": lock_ms, "final": run.view()}
+            "lock ms": lock_ms, "final": run.view(), "stalled": stalled, "start cost": rss0 - before_run}
 
 
 def near(frames: list[dict], step: int, key: str, window: int = 5) -> float:
@@ -227,6 +238,9 @@ def main(argv: list[str] | None = None) -> Report:
     print(f"  training {steps:,} steps with redraws every {REDRAW_SECONDS} s ...", flush=True)
     result = long_run(steps)
     frames, final = result["frames"], result["final"]
+    report.add("the run reaches its last step", f"{'STALLED at step ' if result['stalled'] else ''}{final.step:,} "
+               f"of {steps:,}", f"{steps:,}", final.step >= steps and not result["stalled"],
+               f"phase {final.phase}; {final.message}"[:160])
     growth = result["memory"][-1][1] - result["rss0"]
     peak = max(m for _, m in result["memory"]) - result["rss0"]
     print("  comparing redraws at 1,000 steps and at the end, idle ...", flush=True)
@@ -248,7 +262,8 @@ def main(argv: list[str] | None = None) -> Report:
     report.add("history sampling under the run's lock, at the end", f"{big['sample ms']:.2f} ms",
                note=f"{small['sample ms']:.2f} ms at 1,000 steps")
     report.add(f"resident memory growth over the {final.step:,}-step run", f"{growth:+.1f} MB", "< 100 MB",
-               growth < 100, f"peak {peak:+.1f} MB; run took {result['seconds']:.0f} s "
+               growth < 100, f"from step 100; starting the run added {result['start cost']:+.0f} MB (job process"
+               f" and fork server, if any); peak {peak:+.1f} MB; run took {result['seconds']:.0f} s "
                f"({final.step / result['seconds']:,.0f} steps/s with redraws)")
     count, seconds = 20, (0.2 if args.quick else 0.5)
     print(f"  {count} consecutive runs of {seconds} s in one Workspace ...", flush=True)
@@ -271,7 +286,7 @@ def main(argv: list[str] | None = None) -> Report:
                        "ms build+to_json": f"{near(frames, target, 'build+to_json ms'):.2f}",
                        "loss KB": f"{near(frames, target, 'loss bytes') / 1024:.1f}",
                        "window KB": f"{near(frames, target, 'window bytes') / 1024:.1f}"})
-    report.table("redraws during the run (medians of the 5 nearest; disturbed by the training thread)", during)
+    report.table("redraws during the run (medians of the 5 nearest; disturbed by the training on the same cores)", during)
     report.table("idle comparison (medians of interleaved repetitions)", [
         {"history": name, **{k: f"{v:.2f}" if "ms" in k else f"{v / 1024:.1f} KB" for k, v in d.items()}}
         for name, d in (("1,000 steps", small), (f"{final.step:,} steps", big))])

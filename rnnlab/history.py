@@ -34,9 +34,9 @@ class History:
     def extend(self, block: np.ndarray) -> None:
         """Append k steps at once: a (len(COLUMNS), k) array in column order (as a job sends them)."""
         k = block.shape[1]
-        while self._n + k > self._data.shape[1]:
-            grown = np.full((len(COLUMNS), 2 * self._data.shape[1]), np.nan)
-            grown[:, : self._n] = self._data
+        if self._n + k > self._data.shape[1]:
+            grown = np.full((len(COLUMNS), max(2 * self._data.shape[1], self._n + k)), np.nan)
+            grown[:, : self._n] = self._data[:, : self._n]
             self._data = grown
         self._data[:, self._n : self._n + k] = block
         self._n += k

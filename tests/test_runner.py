@@ -198,3 +198,16 @@ def test_a_running_job_hands_out_a_copy_of_its_weights(started):
     wait_for(lambda: run.view().step > 50)
     second = run.model_copy()
     assert any(not (a == b).all() for a, b in zip(first.parameters(), second.parameters(), strict=True))
+
+
+def test_history_grows_by_blocks_of_any_size():
+    import numpy as np
+
+    history = History(capacity=4)
+    total = 0
+    for k in (3, 1, 7, 100, 1, 2000):
+        block = np.vstack([np.arange(total + 1, total + k + 1)] + [np.full(k, float(k))] * 6)
+        history.extend(block)
+        total += k
+    assert len(history) == total
+    assert list(history.column("step")) == list(range(1, total + 1))

@@ -10,6 +10,7 @@ from rnnlab.ui.runner import LiveRun, RunView
 from rnnlab.ui.session import workspace
 
 REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
+LIVE_POINTS = 600  # points per loss trace: a chart is a few hundred pixels wide
 SPEEDS = ("max", 200, 50, 20, 10, 5, 2, 1)
 ACTIVE = ("starting", "running", "queued")
 
@@ -104,16 +105,19 @@ def _draw(run: LiveRun, was_active: bool) -> None:
     _metrics(view)
     _status(view)
     left, right = st.columns(2)
-    train, val = run.loss_curves()
+    train, val = run.loss_curves(LIVE_POINTS)
+    # While the run computes, static charts: no hover layer or mode bar to rebuild ten times a second,
+    # which costs the browser (on the same two cores as training) more than anything else.
+    plot_config = {"displaylogo": False, "staticPlot": view.phase in ACTIVE}
     with left:
         if len(train[0]):
             figure = charts.loss_figure(train, val, log_y=st.session_state.get("log_y", True))
-            st.plotly_chart(figure, key="loss_chart", config={"displaylogo": False})
+            st.plotly_chart(figure, key="loss_chart", config=plot_config)
         else:
             st.caption("The loss curve appears with the first step.")
     with right:
         if view.snapshot is not None:
-            st.plotly_chart(charts.window_figure(view.snapshot), key="window_chart", config={"displaylogo": False})
+            st.plotly_chart(charts.window_figure(view.snapshot), key="window_chart", config=plot_config)
     if was_active and view.phase not in ACTIVE:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
 

@@ -270,6 +270,10 @@ class LiveRun:
                     break
         except RnnlabError as exc:
             self._set_phase("error", str(exc))
+        except Exception as exc:  # a bug here: stop the job and say so rather than leave it orphaned
+            LOG.exception("watcher failed: %s", self.name)
+            self._set_phase("error", f"The run's monitor failed ({type(exc).__name__}: {exc}).")
+            self._send(("stop",))
         finally:
             self._release()
             self._conn.close()
