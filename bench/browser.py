@@ -35,8 +35,8 @@ INSTRUMENT = r"""
     const paths = document.querySelectorAll(sel + ' .js-plotly-plot .scatterlayer path.js-line');
     if (!paths.length) return null;
     let key = '';
-    for (const p of paths) key += p.getAttribute('d') + '|';
-    return key;
+    for (const p of paths) key += (p.getAttribute('d') || '') + '|';
+    return key.replace(/\|/g, '') ? key : null;  // an empty chart (no line drawn yet) is no chart
   };
   let lastStep = null, lastLoss = null, lastWindow = null;
   const tick = () => {

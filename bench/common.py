@@ -67,6 +67,8 @@ def process_kind(pid: int) -> str:
             cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return "gone"
+    if "multiprocessing" in cmd:
+        return "server's job processes"  # a fork server and the training jobs forked from it
     if "streamlit" in cmd:
         return "server"
     if "chrom" in cmd:

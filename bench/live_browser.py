@@ -95,7 +95,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
             }
             if rep == 0:
                 train_click = [c[0] for c in record["clicks"] if c[1] == "train"][0]
-                row["first chart ms"] = (record["firstLossAt"] or float("nan")) - train_click
+                row["first chart ms"] = next((t for t in record["loss"] if t > train_click), float("nan")) - train_click
                 row["first step shown ms"] = next((t for t, v in record["steps"] if v > 0), float("nan")) - train_click
                 # The browser fetches the plotly bundle lazily, with the first chart of the session.
                 chunk = page.evaluate("() => performance.getEntriesByType('resource').filter(e => /Plotly/i.test(e.name))"

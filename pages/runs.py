@@ -35,7 +35,8 @@ def draw(was_active: bool) -> None:
     event = st.dataframe(runs.summary(records), hide_index=True, width="stretch", key="runs_table",
                          on_select="rerun", selection_mode="multi-row",
                          column_config={"lr": st.column_config.NumberColumn(format="%g"),
-                                        "final loss": st.column_config.NumberColumn(format="%.4g"),
+                                        "loss (last 50 steps)": st.column_config.NumberColumn(
+                                            format="%.4g", help="Mean training loss of the last 50 steps"),
                                         "best validation": st.column_config.NumberColumn(format="%.4g"),
                                         "seconds": st.column_config.NumberColumn(format="%.1f")})
     chosen = sorted(i for i in event.selection.rows if i < len(all_runs))

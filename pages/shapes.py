@@ -36,18 +36,9 @@ table = pd.DataFrame({
     "code": [r.code for r in rows],
     "meaning": [r.meaning for r in rows],
 })
-left, right = st.columns([5, 2])
-with left:
-    st.dataframe(table, hide_index=True, width="stretch", height=36 * len(rows) + 40,
-                 column_config={"tensor": st.column_config.TextColumn(width="small"),
-                                "shape": st.column_config.TextColumn(width="small"),
-                                "code": st.column_config.TextColumn(width="medium"),
-                                "meaning": st.column_config.TextColumn(width="large")})
-    with st.expander("Every meaning in full", expanded=False):
-        for r in rows:
-            st.markdown(f"**{r.name}** `{format_shape(r.shape)}`: {r.meaning}")
-with right:
-    st.graphviz_chart(trace_dot(rows, m.cell.upper().replace("_RELU", "")), width="stretch")
+st.table(table.set_index("tensor"))
+st.subheader("The same pass as a picture")
+st.graphviz_chart(trace_dot(rows, m.cell.upper().replace("_RELU", "")), width="stretch")
 if m.bidirectional and m.head == "seq2seq":
     st.warning("A bidirectional seq2seq model reads each window backwards too, so at step t it has already "
                "seen input t+1, the very value it must predict: its training loss flatters it. Use the "

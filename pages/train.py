@@ -14,7 +14,6 @@ settings.show_link_warnings()
 if config.preset:
     st.caption(presets.PRESETS[config.preset].description)
 run = live.controls(config)
-st.toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
 live.live_view(run)
 if run is not None:
     with st.expander("Export this run"):

@@ -19,20 +19,35 @@ INPUT_RED = "#d62728"
 PREDICTION_BLUE = "#1f5fbf"
 TARGET_GREY = "#555555"
 VALIDATION_ORANGE = "#e07b00"
-SPLIT_COLOURS = {"train": "rgba(31,95,191,0.06)", "val": "rgba(224,123,0,0.12)", "test": "rgba(85,85,85,0.12)"}
+SPLIT_COLOURS = {"train": "rgba(31,95,191,0.13)", "val": "rgba(224,123,0,0.18)", "test": "rgba(85,85,85,0.18)"}
 
-_FONT = {"size": 15}
+# Streamlit's chart theme draws ticks and legends at 12px in light grey; a projector needs more.
+INK = "#222222"
+_FONT = {"size": 15, "color": INK}
+_TICKS = {"size": 14, "color": INK}
+
+
+def axis(title: str, **extra: Any) -> dict[str, Any]:
+    """An axis readable from the back of a lecture hall."""
+    return {"title": {"text": title, "font": {"size": 15, "color": INK}}, "tickfont": _TICKS, "zeroline": False,
+            **extra}
+
+
+def log_axis(title: str) -> dict[str, Any]:
+    """Powers of ten only, written as such: minor ticks labelled "5" and "2" mean nothing to a student."""
+    return axis(title, type="log", dtick=1, exponentformat="power", showexponent="all")
 
 
 def base_layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: Any) -> dict[str, Any]:
     layout = {
-        "title": {"text": title, "x": 0.01, "font": {"size": 17}},
+        "title": {"text": title, "x": 0.01, "font": {"size": 18, "color": INK}},
         "height": height,
-        "margin": {"l": 60, "r": 16, "t": 44, "b": 40},
+        "margin": {"l": 64, "r": 16, "t": 44, "b": 40},
         "font": _FONT,
-        "xaxis": {"title": {"text": x_title}, "zeroline": False},
-        "yaxis": {"title": {"text": y_title}, "zeroline": False},
-        "legend": {"orientation": "h", "y": -0.22, "x": 0.5, "xanchor": "center", "yanchor": "top"},
+        "xaxis": axis(x_title),
+        "yaxis": axis(y_title),
+        "legend": {"orientation": "h", "y": -0.24, "x": 0.5, "xanchor": "center", "yanchor": "top",
+                   "font": {"size": 14, "color": INK}},
         "hovermode": "x",
     }
     layout.update(extra)
@@ -63,20 +78,32 @@ def loss_figure(
             "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 6},
         })
     layout = base_layout(title, "step", "loss", uirevision="loss")
-    layout["yaxis"]["type"] = "log" if log_y else "linear"
+    if log_y:
+        layout["yaxis"] = log_axis("loss")
     return {"data": data, "layout": layout}
+
+
+def empty_figure(title: str, x_title: str, y_title: str) -> Figure:
+    """Axes with nothing on them yet: the chart's place on the page before the first step."""
+    layout = base_layout(title, x_title, y_title)
+    layout["annotations"] = [{"text": "appears when training starts", "showarrow": False, "xref": "paper",
+                              "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 15, "color": "#777777"}}]
+    return {"data": [{"type": "scatter", "x": [], "y": [], "showlegend": False}], "layout": layout}
 
 
 def window_figure(snapshot: Any, title: str = "Prediction vs target, current window") -> Figure:
     """The classic notebook's plot: input points (red), true next values and the prediction (blue)."""
     data = [
-        {"type": "scatter", "mode": "lines", "name": "target", "x": as_f32(snapshot.target_time),
-         "y": as_f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7}},
-        {"type": "scatter", "mode": "markers", "name": "input", "x": as_f32(snapshot.input_time),
-         "y": as_f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 8}},
+        {"type": "scatter", "mode": "lines+markers", "name": "target", "x": as_f32(snapshot.target_time),
+         "y": as_f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7},
+         "marker": {"color": "rgba(85,85,85,0.35)", "size": 14}},
         {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": as_f32(snapshot.target_time),
          "y": as_f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 1.5},
-         "marker": {"color": PREDICTION_BLUE, "size": 8}},
+         "marker": {"color": PREDICTION_BLUE, "size": 7}},
+        # Drawn last, as rings: the inputs sit where the previous step's target is, under the prediction.
+        {"type": "scatter", "mode": "markers", "name": "input", "x": as_f32(snapshot.input_time),
+         "y": as_f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 11, "symbol": "circle-open",
+                                                   "line": {"width": 2.5}}},
     ]
     return {"data": data, "layout": base_layout(title, "time step", "value", uirevision="window")}
 
@@ -108,8 +135,8 @@ def series_figure(
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
                        "fillcolor": SPLIT_COLOURS.get(part, "rgba(0,0,0,0.05)"), "line": {"width": 0},
                        "layer": "below"})
-        annotations.append({"xref": "x", "yref": "paper", "x": x0, "y": 1, "xanchor": "left", "yanchor": "top",
-                            "text": f"<b>{part}</b>", "showarrow": False})
+        annotations.append({"xref": "x", "yref": "paper", "x": x0, "y": 1.0, "xanchor": "left",
+                            "yanchor": "bottom", "text": f"<b>{part}</b>", "showarrow": False})
     layout = base_layout(title, str(frame.index.name or "time"), names[0] if names else "value",
                      shapes=shapes, annotations=annotations, uirevision="series")
     return {"data": data, "layout": layout}

@@ -1,4 +1,4 @@
-"""A Graphviz (DOT) picture of the shape trace: the data path top to bottom, the states beside it."""
+"""A Graphviz (DOT) picture of the shape trace: the data path left to right, the states beside it."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def trace_dot(rows: list[TraceRow], cell: str = "RNN") -> str:
     states = {r.name: r for r in rows if r.name in _STATE_NAMES}
     lines = [
         "digraph trace {",
-        "  rankdir=TB; bgcolor=transparent;",
-        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14, color="#1f5fbf"];',
+        "  rankdir=LR; nodesep=0.3; ranksep=0.35; bgcolor=transparent;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=18, color="#1f5fbf"];',
         '  edge [color="#555555"];',
     ]
     for row in path:

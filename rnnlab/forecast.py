@@ -28,7 +28,7 @@ from rnnlab.errors import DataError
 __all__ = [
     "ForecastReport", "METRIC_NAMES", "ONE_STEP", "FREE_RUNNING", "LAST_VALUE", "SEASONAL_NAIVE",
     "DEFAULT_MAX_HORIZON", "MAX_FREE_STEPS", "HORIZON_STARTS",
-    "one_step", "free_running", "error_by_horizon", "last_value", "seasonal_naive", "metrics", "evaluate",
+    "one_step", "free_running", "error_by_horizon", "baseline_error_by_horizon", "last_value", "seasonal_naive", "metrics", "evaluate",
 ]
 
 METRIC_NAMES = ("MSE", "RMSE", "MAE", "MAPE", "R²")
@@ -84,6 +84,44 @@ def error_by_horizon(model: nn.Module, prepared: Prepared, config: RunConfig, pa
 
     K is `max_horizon`, by default min(DEFAULT_MAX_HORIZON, half the part). Entry k-1 is the error k steps ahead.
     """
+    start_rows, horizon = _horizon_starts(prepared, config, part, max_horizon, starts)
+    forecasts = _to_original(prepared, _free_run(model, prepared, config, start_rows, horizon))  # (S, K)
+    truth = _truth(prepared)[start_rows[:, None] + np.arange(horizon)]  # (S, K)
+    return np.sqrt(np.mean((forecasts - truth) ** 2, axis=0))  # (K,)
+
+
+def baseline_error_by_horizon(prepared: Prepared, config: RunConfig, period: int, part: str = "test",
+                              max_horizon: int | None = None, starts: int = HORIZON_STARTS) -> dict[str, np.ndarray]:
+    """RMSE (original units) of the trivial forecasts k steps ahead, over the same starts as error_by_horizon.
+
+    A forecast made with rows up to t0 known (t0 = start - 1) has, k steps ahead, last value y[t0] and seasonal
+    naive y[t0 + k - period * ceil(k / period)]: the same moment of the latest season that is wholly in the
+    past. {LAST_VALUE: (K,), SEASONAL_NAIVE: (K,)}; NaN at a horizon where no start has that much past.
+    """
+    if period < 1:
+        raise ValueError(f"period must be at least 1 (got {period})")
+    start_rows, horizon = _horizon_starts(prepared, config, part, max_horizon, starts)
+    truth = _truth(prepared)
+    ahead = np.arange(1, horizon + 1)  # (K,)
+    known = start_rows[:, None] - 1  # (S, 1): t0, the last known row
+    actual = truth[known + ahead]  # (S, K)
+    sources = {
+        LAST_VALUE: np.broadcast_to(known, actual.shape),
+        SEASONAL_NAIVE: known + ahead - period * -(-ahead // period),  # ceil(k / period) in integers
+    }
+    result = {}
+    for name, rows in sources.items():
+        valid = rows >= 0  # a season longer than the series' past before the start has no answer
+        squares = np.where(valid, (truth[np.clip(rows, 0, None)] - actual) ** 2, 0.0)
+        counts = valid.sum(axis=0)  # (K,)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result[name] = np.where(counts > 0, np.sqrt(squares.sum(axis=0) / counts), np.nan)
+    return result
+
+
+def _horizon_starts(prepared: Prepared, config: RunConfig, part: str, max_horizon: int | None,
+                    starts: int) -> tuple[np.ndarray, int]:
+    """The evenly spaced first forecast rows of the horizon curves, and the horizon K."""
     first, end = _scored_rows(prepared, config, part)
     rows = end - first
     horizon = max_horizon if max_horizon is not None else max(1, min(DEFAULT_MAX_HORIZON, rows // 2))
@@ -93,10 +131,7 @@ def error_by_horizon(model: nn.Module, prepared: Prepared, config: RunConfig, pa
         raise DataError(f"The {part} part has {max(rows, 0)} rows to forecast, too few for a forecast {horizon} "
                         f"steps ahead; choose a horizon of at most {max(rows, 1)} or a larger {part} fraction.")
     start_rows = np.unique(np.linspace(first, end - horizon, min(starts, end - horizon - first + 1)).round())
-    start_rows = start_rows.astype(np.int64)
-    forecasts = _to_original(prepared, _free_run(model, prepared, config, start_rows, horizon))  # (S, K)
-    truth = _truth(prepared)[start_rows[:, None] + np.arange(horizon)]  # (S, K)
-    return np.sqrt(np.mean((forecasts - truth) ** 2, axis=0))  # (K,)
+    return start_rows.astype(np.int64), horizon
 
 
 def _free_run(model: nn.Module, prepared: Prepared, config: RunConfig, starts: np.ndarray,
@@ -232,6 +267,8 @@ class ForecastReport:
     table: pd.DataFrame
     horizons: np.ndarray  # (K,) 1..K
     horizon_rmse: np.ndarray  # (K,) free-running RMSE k steps ahead
+    # LAST_VALUE, SEASONAL_NAIVE -> (K,) their RMSE k steps ahead, over the same forecast starts
+    horizon_baselines: dict[str, np.ndarray]
 
 
 def season_length(config: RunConfig) -> int:
@@ -273,6 +310,7 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
     table.index.name = "method"
 
     curve = error_by_horizon(model, prepared, config, part, max_horizon)
+    baseline_curves = baseline_error_by_horizon(prepared, config, period, part, len(curve))
     return ForecastReport(
         part=part,
         target_name=prepared.target_name,
@@ -285,4 +323,5 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
         table=table,
         horizons=np.arange(1, len(curve) + 1),
         horizon_rmse=curve,
+        horizon_baselines=baseline_curves,
     )

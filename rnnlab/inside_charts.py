@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.charts import INPUT_RED, PREDICTION_BLUE, VALIDATION_ORANGE, Figure
+from rnnlab.charts import INK, INPUT_RED, PREDICTION_BLUE, VALIDATION_ORANGE, Figure, axis, log_axis
 from rnnlab.probes import GATE_INFO, Gates, HiddenStates
 
 __all__ = ["hidden_heatmap", "gates_figure", "gradient_figure", "CELL_LABELS"]
@@ -20,7 +20,7 @@ TIME_TITLE = "time step t (0 = oldest)"
 # Gates squash with a sigmoid into 0..1; the candidates (g, n) with tanh into -1..1 and get a diverging scale.
 CANDIDATES = ("g", "n")
 
-_FONT = {"size": 15}
+_FONT = {"size": 15, "color": INK}
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
@@ -150,9 +150,8 @@ def gradient_figure(norms: dict[str, np.ndarray] | np.ndarray, log_y: bool = Tru
         })
     layout = _layout(
         "How much of the loss's gradient reaches each time step", 380,
-        xaxis={"title": {"text": TIME_TITLE}},
-        yaxis={"title": {"text": "gradient size ||dL/dh_t||"}, "type": "log" if log_y else "linear",
-               "exponentformat": "power"},
+        xaxis=axis(TIME_TITLE),
+        yaxis=log_axis("gradient size ||dL/dh_t||") if log_y else axis("gradient size ||dL/dh_t||"),
         showlegend=isinstance(norms, dict),
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
         hovermode="x",

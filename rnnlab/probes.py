@@ -26,6 +26,7 @@ from rnnlab.shapes import layer_outputs
 
 __all__ = [
     "GATE_INFO",
+    "GRADIENT_SOURCES",
     "HiddenStates",
     "Gates",
     "GradientFlow",
@@ -47,6 +48,14 @@ GATE_INFO: dict[str, tuple[str, str]] = {
     "z": ("update gate z", "1 keeps the old h, 0 takes the new n"),
     "n": ("candidate n", "proposed new h, -1 to 1"),
 }
+
+
+# Which loss gradient_norms back-propagates:
+#   "last": only the loss of the window's last prediction, so ||dL/dh_t|| is how much of that one error reaches
+#           step t back through the recurrence: the vanishing-gradient picture (a last-step head always is this);
+#   "all":  the training loss; for a seq2seq head summed over every step's prediction, so each h_t also gets
+#           its own step's gradient directly and the curve stays flat even where the recurrence forgets.
+GRADIENT_SOURCES = ("last", "all")
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to one bool
@@ -135,11 +144,17 @@ def gradient_norms(
     state: State = None,
     truncate: int | None = None,
     clip: float = 0.0,
+    source: str = "all",
 ) -> GradientFlow:
     """||dL/dh_t|| for the last layer's hidden state at every step of x's first window, through the
-    recurrence; `truncate` back-propagates through the last steps only, `clip` > 0 clips as training does."""
+    recurrence; `truncate` back-propagates through the last steps only, `clip` > 0 clips as training does.
+
+    `source` (see GRADIENT_SOURCES): "all" is the training loss; "last" the loss of the last step's prediction
+    alone, which shows how much of it reaches each earlier step. The two differ only for a seq2seq head."""
     if truncate is not None and truncate < 1:
         raise ConfigError(f"truncate must be at least 1 time step (got {truncate}).")
+    if source not in GRADIENT_SOURCES:
+        raise ConfigError(f"source must be one of {', '.join(GRADIENT_SOURCES)} (got {source!r}).")
     single = _single(model, x)  # (1, T, F) [(T, 1, F)]
     inputs = _time_major(model, single)  # (T, F)
     steps = inputs.shape[0]
@@ -164,6 +179,9 @@ def gradient_norms(
     if model.many_to_one:
         prediction = nn.functional.linear(out[:, -1], head_weight, head_bias)  # (1, horizon)
         target = y[:1]  # (1, horizon)
+    elif source == "last":  # seq2seq, scored on its last step only
+        prediction = nn.functional.linear(out[:, -1], head_weight, head_bias)  # (1, 1)
+        target = y[:1, -1] if model.batch_first else y[-1, :1]  # (1, 1)
     else:
         prediction = nn.functional.linear(out, head_weight, head_bias)  # (1, T, 1)
         target = y[:1] if model.batch_first else y[:, :1].transpose(0, 1)  # (1, T, 1)
@@ -188,9 +206,11 @@ def compare_cells(
     seed: int = 0,
     loss_fn: nn.Module | None = None,
     forget_bias: float = 0.0,
+    source: str = "all",
 ) -> dict[str, np.ndarray]:
     """Gradient norms per step of fresh, equally seeded models that differ only in their cell. `forget_bias`
-    is added to the LSTM's forget-gate bias (1.0 is the usual initialisation trick; 0 keeps PyTorch's)."""
+    is added to the LSTM's forget-gate bias (1.0 is the usual initialisation trick; 0 keeps PyTorch's);
+    `source` as in gradient_norms."""
     from rnnlab.trainer import LOSSES  # here, not at the top: the trainer pulls in the data pipeline
 
     loss_fn = LOSSES[config.train.loss]() if loss_fn is None else loss_fn
@@ -206,7 +226,7 @@ def compare_cells(
                 for name, bias in model.rnn.named_parameters():
                     if name.startswith("bias_ih"):
                         bias[model.hidden_size:2 * model.hidden_size] += forget_bias  # f block of (4*H,)
-        result[cell] = gradient_norms(model, x, y, loss_fn).norms
+        result[cell] = gradient_norms(model, x, y, loss_fn, source=source).norms
     return result
 
 

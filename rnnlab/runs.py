@@ -44,7 +44,7 @@ def summary(records: list[RunRecord]) -> pd.DataFrame:
             "data": c.data.data,
             "lr": c.train.lr,
             "steps": len(h),
-            "final loss": float(np.nanmean(tail)) if len(h) else math.nan,
+            "loss (last 50 steps)": float(np.nanmean(tail)) if len(h) else math.nan,
             "best validation": float(finite_val.min()) if finite_val.size else math.nan,
             "seconds": float(h.column("elapsed")[-1]) if len(h) else 0.0,
         })
@@ -66,7 +66,8 @@ def overlay_figure(records: list[RunRecord], log_y: bool = True, max_points: int
         data.append({"type": "scatter", "mode": "lines", "name": f"{r.name} ({r.config.model.cell})",
                      "x": charts.as_f32(steps), "y": charts.as_f32(loss), "line": {"color": colour, "width": 2}})
     layout = charts.base_layout("Training loss of the selected runs", "step", "loss", uirevision="runs")
-    layout["yaxis"]["type"] = "log" if log_y else "linear"
+    if log_y:
+        layout["yaxis"] = charts.log_axis("loss")
     return {"data": data, "layout": layout}
 
 

@@ -45,6 +45,7 @@ class _Job:
         self.paused, self.speed, self.budget = paused, speed, 0
         self.stopping = False
         self.snapshot_at = 0.0
+        self.next_at = 0.0  # when the next paced step is due
 
     def handle(self, message: tuple) -> None:
         kind = message[0]
@@ -98,7 +99,9 @@ class _Job:
                 continue
             self.chunk()
             if self.speed and not self.stopping:
-                self.drain(timeout=1.0 / self.speed)  # paced: wait between steps, but answer commands
+                # Paced to a clock, not a sleep after each step, so 50 steps/s means 50 whatever a step costs.
+                self.next_at = max(self.next_at + 1.0 / self.speed, time.monotonic() - 1.0 / self.speed)
+                self.drain(timeout=max(0.0, self.next_at - time.monotonic()))
 
     def chunk(self) -> None:
         trainer, done = self.trainer, []

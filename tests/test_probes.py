@@ -188,6 +188,56 @@ def test_rnn_gradient_vanishes_back_in_time():
     assert norms[0] < 1e-4 * norms[-1]
 
 
+def test_last_step_source_shows_a_seq2seq_rnn_gradient_vanishing():
+    # With every step's loss (source "all") each h_t gets its own step's gradient directly and the curve stays
+    # flat; with the last step's loss alone it shows how much of that error reaches each earlier step.
+    model, x = model_of("rnn", hidden=8, head="seq2seq", input_size=1), window(steps=15, features=1)
+    with torch.no_grad():  # |W_hh| = 0.5 and |tanh'| <= 1: each step back at most halves the gradient
+        model.rnn.weight_hh_l0.copy_(0.5 * torch.linalg.qr(torch.randn(8, 8))[0])
+    y = torch.ones(3, 15, 1)
+    last = gradient_norms(model, x, y, nn.MSELoss(), source="last").norms
+    every = gradient_norms(model, x, y, nn.MSELoss(), source="all").norms
+    assert last.shape == every.shape == (15,)
+    assert (last > 0).all()
+    assert (last[:-1] <= 0.5 * last[1:] * (1 + 1e-5)).all()
+    assert last[0] < 1e-4 * last[-1]
+    assert every[0] > 0.01 * every[-1]  # the summed loss hides the decay
+
+
+def test_last_step_source_of_a_time_first_model_matches_batch_first():
+    first, x = model_of("lstm", head="seq2seq"), window()
+    second = model_of("lstm", head="seq2seq", batch_first=False)
+    y = torch.randn(3, 9, 1)  # (B, T, 1)
+    np.testing.assert_allclose(gradient_norms(first, x, y, nn.MSELoss(), source="last").norms,
+                               gradient_norms(second, x.transpose(0, 1), y.transpose(0, 1), nn.MSELoss(),
+                                              source="last").norms, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_last_step_source_matches_autograd_on_the_last_prediction(cell):
+    model, x, y = model_of(cell, layers=2, head="seq2seq", hidden=6), window(), torch.randn(3, 9, 1)
+    out, _ = model.rnn(x[:1])  # (1, T, H): the real module
+    out.retain_grad()
+    nn.MSELoss()(model.head(out[:, -1]), y[:1, -1]).backward()
+    # out.grad holds only the direct share, which the last step alone gets; the recurrence feeds the others
+    direct = out.grad[0].norm(dim=1).numpy()  # (T,)
+    assert (direct[:-1] == 0).all()
+    norms = gradient_norms(model, x, y, nn.MSELoss(), source="last").norms
+    assert norms[-1] == pytest.approx(direct[-1], rel=1e-5)
+    assert (norms[:-1] > 0).all()
+
+
+def test_the_source_changes_nothing_for_a_last_step_head():
+    model, x, y = model_of("gru", head="last"), window(), torch.randn(3, 1)
+    np.testing.assert_allclose(gradient_norms(model, x, y, nn.MSELoss(), source="last").norms,
+                               gradient_norms(model, x, y, nn.MSELoss(), source="all").norms)
+
+
+def test_an_unknown_source_is_a_config_error():
+    with pytest.raises(ConfigError, match="source"):
+        gradient_norms(model_of("rnn"), window(), torch.randn(3, 9, 1), nn.MSELoss(), source="first")
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("head", ["seq2seq", "last"])
 def test_last_step_gradient_matches_autograd(cell, head):
@@ -278,6 +328,15 @@ def test_compare_cells_gives_one_norm_per_step_for_each_cell():
     norms = compare_cells(config, window(), torch.randn(3, 9, 1))
     assert list(norms) == ["rnn", "lstm", "gru"]
     assert all(values.shape == (9,) for values in norms.values())
+
+
+def test_compare_cells_passes_the_source_on():
+    config = RunConfig.from_flat({"hidden": 4, "seq_len": 9})
+    x, y = window(), torch.randn(3, 9, 1)
+    norms = compare_cells(config, x, y, cells=("rnn",), source="last")
+    torch.manual_seed(0)
+    model = build_model(config.replace(cell="rnn"), input_size=2)
+    np.testing.assert_allclose(norms["rnn"], gradient_norms(model, x, y, nn.MSELoss(), source="last").norms)
 
 
 def test_compare_cells_leaves_the_callers_random_stream_alone():

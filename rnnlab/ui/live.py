@@ -11,18 +11,23 @@ from rnnlab.ui.session import workspace
 
 REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
 LIVE_POINTS = 600  # points per loss trace: a chart is a few hundred pixels wide
-SPEEDS = ("max", 200, 50, 20, 10, 5, 2, 1)
+SPEEDS = (1, 2, 5, 10, 20, 50, 200, "max")
+SHORT_RUN = 200  # steps; a run this short plays at SHORT_RUN_SPEED unless a speed is chosen
+SHORT_RUN_SPEED = 50.0
 ACTIVE = ("starting", "running", "queued")
 
 
-def _speed() -> float | None:
+def _speed(config: RunConfig | None = None) -> float | None:
+    """The chosen pace; short runs (the 75-step notebook) would be over before the first frame at full speed."""
     choice = st.session_state.get("speed", "max")
-    return None if choice == "max" else float(choice)
+    if choice == "max":
+        return SHORT_RUN_SPEED if config is not None and config.train.steps <= SHORT_RUN else None
+    return float(choice)
 
 
 # --- button callbacks: they run before the script, so the page drawn next already shows their effect ---
 def _train(config: RunConfig) -> None:
-    workspace().start(config, speed=_speed())
+    workspace().start(config, speed=_speed(config))
 
 
 def _pause() -> None:
@@ -42,20 +47,20 @@ def _step(config: RunConfig) -> None:
     ws = workspace()
     run = ws.current
     if run is None or run.view().phase in ("finished", "stopped", "error"):
-        run = ws.start(config, paused=True, speed=_speed())
+        run = ws.start(config, paused=True, speed=_speed(config))
     target = run.view().step + 1
     run.step_once()
     run.wait_until(lambda v: v.step >= target or v.phase in ("finished", "error"), timeout=3.0)
 
 
 def _reset(config: RunConfig) -> None:
-    workspace().start(config, paused=True, speed=_speed())
+    workspace().start(config, paused=True, speed=_speed(config))
 
 
 def _set_speed() -> None:
     run = workspace().current
     if run is not None:
-        run.set_speed(_speed())
+        run.set_speed(_speed(run.config))
 
 
 def controls(config: RunConfig) -> LiveRun | None:
@@ -64,7 +69,7 @@ def controls(config: RunConfig) -> LiveRun | None:
     run = ws.current
     view = run.view() if run else None
     phase = view.phase if view else "idle"
-    cols = st.columns([1, 1, 1, 1, 1, 2.2])
+    cols = st.columns([1, 1, 1, 1, 1, 2.2, 1])
     cols[0].button("Train", type="primary", on_click=_train, args=(config,), key="btn_train",
                    help="Start a new run with the settings in the sidebar.", width="stretch")
     cols[1].button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="stretch")
@@ -73,9 +78,13 @@ def controls(config: RunConfig) -> LiveRun | None:
                    help="One optimisation step, then pause.", width="stretch")
     cols[4].button("Reset", on_click=_reset, args=(config,), key="btn_reset",
                    help="Back to step 0: fresh weights, same settings.", width="stretch")
-    cols[5].select_slider("Speed (steps/s)", SPEEDS, key="speed", on_change=_set_speed,
+    cols[5].select_slider("Speed (steps/s)", SPEEDS, value="max", key="speed", on_change=_set_speed,
                           help="Slow training down so a class can watch each step.",
-                          format_func=lambda s: "as fast as possible" if s == "max" else str(s))
+                          format_func=lambda s: "max" if s == "max" else str(s))
+    cols[6].toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
+    if config.train.steps <= SHORT_RUN and st.session_state.get("speed", "max") == "max":
+        st.caption(f"Runs of {SHORT_RUN} steps or fewer play at {SHORT_RUN_SPEED:g} steps/s so you can watch "
+                   "them; pick a speed to change that.")
     if run is not None and phase in ACTIVE + ("paused",):
         _follow_settings(run, config)
     return run
@@ -95,6 +104,7 @@ def live_view(run: LiveRun | None) -> None:
     """Metrics and charts, redrawn on a clock while the run computes and once otherwise."""
     if run is None:
         st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
+        _empty_charts()
         return
     active = run.view().phase in ACTIVE
     st.fragment(run_every=REDRAW_SECONDS if active else None)(_draw)(run, active)
@@ -110,16 +120,22 @@ def _draw(run: LiveRun, was_active: bool) -> None:
     # which costs the browser (on the same two cores as training) more than anything else.
     plot_config = {"displaylogo": False, "staticPlot": view.phase in ACTIVE}
     with left:
-        if len(train[0]):
-            figure = charts.loss_figure(train, val, log_y=st.session_state.get("log_y", True))
-            st.plotly_chart(figure, key="loss_chart", config=plot_config)
-        else:
-            st.caption("The loss curve appears with the first step.")
+        figure = charts.loss_figure(train, val, log_y=st.session_state.get("log_y", True))
+        st.plotly_chart(figure, key="loss_chart", config=plot_config)
     with right:
-        if view.snapshot is not None:
-            st.plotly_chart(charts.window_figure(view.snapshot), key="window_chart", config=plot_config)
+        figure = charts.window_figure(view.snapshot) if view.snapshot is not None else charts.empty_figure(
+            "Prediction vs target, current window", "time step", "value")
+        st.plotly_chart(figure, key="window_chart", config=plot_config)
     if was_active and view.phase not in ACTIVE:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
+
+
+def _empty_charts() -> None:
+    """Axes before the first step: plotly's JavaScript loads with the page, not after the Train click."""
+    left, right = st.columns(2)
+    left.plotly_chart(charts.empty_figure("Loss", "step", "loss"), key="loss_chart", config={"staticPlot": True})
+    right.plotly_chart(charts.empty_figure("Prediction vs target, current window", "time step", "value"),
+                       key="window_chart", config={"staticPlot": True})
 
 
 def _metrics(view: RunView) -> None:

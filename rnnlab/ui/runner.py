@@ -106,6 +106,7 @@ class LiveRun:
     ) -> None:
         self.config = config
         self.name = name
+        self.number = 0  # the order in its session (set by the session's workspace)
         self.history = History()
         self._frame = frame
         self._initial = (weights, paused, speed)
@@ -350,7 +351,9 @@ class LiveRun:
 
     def _wall_rate(self) -> float:
         """Steps per wall-clock second over about the last second."""
-        if len(self._rate_marks) < 2 or self._phase != "running":
+        if self._phase != "running" and self._last is not None:
+            return self._last.step / self._last.elapsed if self._last.elapsed > 0 else 0.0  # the run's average
+        if len(self._rate_marks) < 2:
             return 0.0
         now_t, now_step = self._rate_marks[-1]
         then_t, then_step = next((t, n) for t, n in self._rate_marks if now_t - t <= 1.0)

@@ -49,14 +49,17 @@ class Workspace:
             return runs
 
     def runs(self) -> list[LiveRun]:
-        """Every run of the session, oldest first, the current one last."""
+        """Every run of the session, in the order they were started."""
         with self._lock:
-            return [*self.past, *([self.current] if self.current is not None else [])]
+            runs = [*self.past, *([self.current] if self.current is not None else [])]
+        return sorted(runs, key=lambda run: run.number)
 
     def _new_run(self, config: RunConfig, name_suffix: str = "", **kwargs) -> LiveRun:
         self._count += 1
         frame = self.upload if config.data.data == "upload" else None
-        return LiveRun(config, frame, name=f"run {self._count}{name_suffix}", **kwargs)
+        run = LiveRun(config, frame, name=f"run {self._count}{name_suffix}", **kwargs)
+        run.number = self._count
+        return run
 
     def _trim(self) -> None:
         for run in self.past[:-MAX_KEPT_RUNS]:
