@@ -1,5 +1,6 @@
 """Forecast: one-step versus free-running predictions, and whether the network beats the trivial answers."""
 
+import numpy as np
 import streamlit as st
 
 from rnnlab import forecast, forecast_charts
@@ -44,6 +45,16 @@ except RnnlabError as exc:
 st.plotly_chart(forecast_charts.forecast_figure(report), key="forecast_chart")
 best = report.table["RMSE"].idxmin()
 st.subheader("Scores (original units)")
-st.dataframe(report.table.style.format("{:.4g}", na_rep="—"), width="stretch")
-st.caption(f"Lowest RMSE: **{best}**. MAPE is left out (—) where the truth crosses or touches zero.")
+# st.dataframe draws a missing number as "None": a column with an undefined score is shown as text, "—" there.
+scores = report.table.rename(columns={"MAPE": "MAPE (%)"})
+columns = {}
+for name in scores.columns:
+    if scores[name].isna().any():
+        scores[name] = [f"{value:.4g}" if np.isfinite(value) else "—" for value in scores[name]]
+        columns[name] = st.column_config.TextColumn(name, alignment="right")
+    else:
+        columns[name] = st.column_config.NumberColumn(name, format="%.4g")
+st.dataframe(scores, column_config=columns, width="stretch")
+st.caption(f"Lowest RMSE: **{best}**. MAPE (mean absolute percentage error) is left out (—) where the truth "
+           "crosses or touches zero; R² where the truth is constant.")
 st.plotly_chart(forecast_charts.horizon_figure(report), key="horizon_chart")

@@ -52,16 +52,20 @@ def draw() -> None:
             st.info("A plain RNN has no gates: every step computes h_t = tanh(W_ih x_t + W_hh h_(t-1) + b), so "
                     "nothing decides what to keep or forget. Choose LSTM or GRU in the sidebar to see gates.")
     with gradient_tab:
+        # "last": the last prediction's loss alone, so the curve shows how far back one error's gradient reaches
+        # (with every step's loss, each step would get its own gradient directly and the curve would stay flat)
         flow = probes.gradient_norms(s.model, x, y, LOSSES[s.config.train.loss](), truncate=truncate or None,
-                                     clip=s.config.train.clip)
+                                     clip=s.config.train.clip, source="last")
         norms = {s.config.model.cell: flow.norms}
         if compare:
-            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0)
+            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0, source="last")
             norms = {f"{name} (fresh)": values for name, values in fresh.items()} | norms
         st.plotly_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
         clipped = f", {flow.clipped_norm:.3g} after clipping at {s.config.train.clip:g}" if s.config.train.clip else ""
-        st.caption(f"Norm of all parameter gradients for this window: {flow.total_norm:.3g}{clipped}. "
-                   "A curve that falls steeply to the left means early steps barely learn: vanishing gradients.")
+        st.caption("Each point is how strongly the error of the window's LAST prediction pulls on the hidden state "
+                   "at that time step, sent back through the recurrence (log scale). A curve that falls steeply "
+                   "to the left means the network can barely learn from inputs that far back: vanishing gradients. "
+                   f"Norm of all parameter gradients for this loss: {flow.total_norm:.3g}{clipped}.")
 
 
 st.fragment(run_every=1.0 if first.active else None)(draw)()

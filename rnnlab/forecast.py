@@ -28,7 +28,8 @@ from rnnlab.errors import DataError
 __all__ = [
     "ForecastReport", "METRIC_NAMES", "ONE_STEP", "FREE_RUNNING", "LAST_VALUE", "SEASONAL_NAIVE",
     "DEFAULT_MAX_HORIZON", "MAX_FREE_STEPS", "HORIZON_STARTS",
-    "one_step", "free_running", "error_by_horizon", "baseline_error_by_horizon", "last_value", "seasonal_naive", "metrics", "evaluate",
+    "one_step", "free_running", "error_by_horizon", "baseline_error_by_horizon", "last_value", "seasonal_naive",
+    "metrics", "evaluate",
 ]
 
 METRIC_NAMES = ("MSE", "RMSE", "MAE", "MAPE", "R²")

@@ -35,24 +35,24 @@ def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
 
 
 def horizon_figure(report: ForecastReport, title: str = "Error versus forecast horizon") -> Figure:
-    """Free-running RMSE k steps ahead, with the baselines' RMSE (1 step ahead) as horizontal reference lines.
+    """Free-running RMSE k steps ahead, with the baselines' RMSE k steps ahead over the same forecast starts.
 
-    Where the curve rises above a line, the network's forecast that far ahead is worse than that trivial answer.
+    Where the network's curve lies above a baseline's, its forecast that far ahead is worse than that trivial
+    answer: the last known value, or the value one season before the forecast time.
     """
     traces = [{
         "type": "scatter", "mode": "lines+markers", "name": "free-running forecast",
         "x": as_f32(report.horizons), "y": as_f32(report.horizon_rmse),
         "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 5},
     }]
-    first, last = float(report.horizons[0]), float(report.horizons[-1])
-    for name in report.baselines:
-        rmse = float(report.table.loc[name, "RMSE"])
-        if not np.isfinite(rmse):
-            continue  # not defined for this part (e.g. a period longer than the past before it)
+    for name, curve in report.horizon_baselines.items():
+        known = np.isfinite(curve)
+        if not known.any():
+            continue  # not defined for this part (e.g. a season longer than the past before every start)
         traces.append({
-            "type": "scatter", "mode": "lines", "name": f"{_baseline_label(report, name)}, 1 step ahead",
-            "x": as_f32([first, last]), "y": as_f32([rmse, rmse]),
-            "line": {"color": BASELINE_COLOURS.get(name), "width": 1.5, "dash": "dot"}, "hoverinfo": "name+y",
+            "type": "scatter", "mode": "lines", "name": _horizon_label(report, name),
+            "x": as_f32(report.horizons[known]), "y": as_f32(curve[known]),
+            "line": {"color": BASELINE_COLOURS.get(name), "width": 1.5, "dash": "dot"}, "hoverinfo": "name+x+y",
         })
     layout = base_layout(title, "steps ahead", f"RMSE ({report.target_name})", height=360,
                      uirevision=f"horizon-{report.part}")
@@ -67,6 +67,12 @@ def _line(x: Any, y: np.ndarray, name: str, line: dict[str, Any]) -> dict[str, A
     x_known = np.asarray(x, dtype=object)[known].tolist() if isinstance(x, list) else x[known]
     return {"type": "scattergl" if len(y) > 5000 else "scatter", "mode": "lines", "name": name,
             "x": x_known, "y": as_f32(y[known]), "line": line}
+
+
+def _horizon_label(report: ForecastReport, name: str) -> str:
+    if name == SEASONAL_NAIVE:
+        return f"{name} (same moment of the last known season of {report.period} steps)"
+    return f"{name} (the last known point)"
 
 
 def _baseline_label(report: ForecastReport, name: str) -> str:

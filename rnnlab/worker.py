@@ -169,5 +169,5 @@ def warm_up() -> None:
     """Run a few steps of each cell: the first optimizer.step() imports modules lazily (seconds).
     Imported by the fork server, so that every job forked from it starts warm."""
     for cell in ("rnn", "lstm", "gru"):
-        for _ in Trainer(RunConfig.from_flat({"preset": "udacity-sine", "cell": cell, "steps": 3})):
+        for _ in Trainer(RunConfig.from_flat({"preset": "udacity-sine", "cell": cell, "steps": 1, "length": 200})):
             pass

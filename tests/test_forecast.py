@@ -217,6 +217,48 @@ def test_evaluate_scores_the_model_and_both_baselines_on_the_same_metrics(traine
         forecast.metrics(report.truth, report.one_step)["RMSE"])
 
 
+def test_baselines_by_horizon_on_a_ramp_err_by_the_distance_to_their_source():
+    cfg = config(seq_len=5)
+    prepared = prepare(cfg, series(5 + 3.0 * np.arange(400)))
+    curves = forecast.baseline_error_by_horizon(prepared, cfg, period=7, max_horizon=20)
+    k = np.arange(1, 21)
+    np.testing.assert_allclose(curves[forecast.LAST_VALUE], 3.0 * k)  # k rows back from the forecast time
+    # the same moment of the latest season wholly in the past: 7 * ceil(k / 7) rows back
+    np.testing.assert_allclose(curves[forecast.SEASONAL_NAIVE], 3.0 * 7 * np.ceil(k / 7))
+
+
+def test_seasonal_naive_by_horizon_on_an_exact_periodic_series_is_exact():
+    cfg = config()
+    prepared = prepare(cfg, series(np.sin(2 * np.pi * np.arange(400) / 24)))
+    curves = forecast.baseline_error_by_horizon(prepared, cfg, period=24, max_horizon=50)
+    assert np.all(curves[forecast.SEASONAL_NAIVE] < 1e-9)
+    assert curves[forecast.LAST_VALUE][5] > 0.5
+
+
+def test_baselines_by_horizon_use_the_same_starts_as_the_model():
+    # the persistence double's free-running forecast IS the last value, so the two curves must coincide
+    cfg = config()
+    prepared = prepare(cfg, series(np.random.default_rng(3).standard_normal(400).cumsum()))
+    model_curve = forecast.error_by_horizon(Persistence(), prepared, cfg, max_horizon=30)
+    curves = forecast.baseline_error_by_horizon(prepared, cfg, period=10, max_horizon=30)
+    np.testing.assert_allclose(curves[forecast.LAST_VALUE], model_curve, rtol=1e-5)
+
+
+def test_seasonal_naive_by_horizon_is_nan_without_a_season_of_past():
+    cfg = config()
+    prepared = prepare(cfg, series(np.sin(np.arange(100) / 3.0)))
+    curves = forecast.baseline_error_by_horizon(prepared, cfg, period=1000, max_horizon=5)
+    assert np.isnan(curves[forecast.SEASONAL_NAIVE]).all()
+    assert np.isfinite(curves[forecast.LAST_VALUE]).all()
+
+
+def test_evaluate_reports_the_baselines_by_horizon(trained_on_noisy_sine):
+    model, prepared, cfg = trained_on_noisy_sine
+    report = forecast.evaluate(model, prepared, cfg, period=40, max_horizon=30)
+    assert set(report.horizon_baselines) == {forecast.LAST_VALUE, forecast.SEASONAL_NAIVE}
+    assert all(curve.shape == report.horizon_rmse.shape == (30,) for curve in report.horizon_baselines.values())
+
+
 def test_evaluate_restores_the_models_training_mode(trained_on_noisy_sine):
     model, prepared, cfg = trained_on_noisy_sine
     model.train()
@@ -245,10 +287,22 @@ def test_forecast_figure_draws_truth_and_forecasts_and_hides_the_baselines(repor
     assert figure["layout"]["font"]["size"] == 15
 
 
-def test_horizon_figure_draws_a_reference_line_per_baseline(report_on_dates):
+def test_horizon_figure_draws_each_baseline_by_horizon_too(report_on_dates):
     figure = horizon_figure(report_on_dates)
     go.Figure(figure)
     curve, *references = figure["data"]
     assert len(curve["y"]) == len(report_on_dates.horizons)
     assert len(references) == 2
-    assert all(trace["y"][0] == trace["y"][1] for trace in references)  # horizontal
+    for trace, name in zip(references, (forecast.LAST_VALUE, forecast.SEASONAL_NAIVE), strict=True):
+        assert len(trace["y"]) == len(report_on_dates.horizons)
+        np.testing.assert_allclose(trace["y"], report_on_dates.horizon_baselines[name], rtol=1e-6)
+    last_value = np.asarray(references[0]["y"])
+    assert last_value[5] > last_value[0]  # on a sine the last value drifts off: a curve, not a flat line
+
+
+def test_report_table_holds_nan_not_none_where_mape_is_undefined(report_on_dates):
+    cfg = config(seq_len=24)
+    report = forecast.evaluate(Persistence(), prepare(cfg, series(np.sin(np.arange(400) / 4.0))), cfg, period=24)
+    assert report.table["MAPE"].dtype == np.float64
+    assert report.table["MAPE"].isna().all()  # the sine crosses zero
+    assert report_on_dates.table["MAPE"].notna().all()  # 50 +- 10 never does

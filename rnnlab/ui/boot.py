@@ -11,16 +11,15 @@ import torch
 
 
 def _warm_up() -> None:
-    """Start the job fork server (it warms PyTorch up once for every job forked from it), and warm this
-    process too, which runs the Inside and Forecast probes: first steps import modules lazily (seconds)."""
+    """Start the job fork server now: it imports PyTorch and warms it up once (seconds), for every job
+    forked from it. This process is not warmed: that would take the same cores at the same moment,
+    and only the Inside and Forecast pages' first visit pays for it here."""
     from multiprocessing import forkserver
 
     from rnnlab.ui.runner import jobs_context
-    from rnnlab.worker import warm_up
 
     jobs_context()
     forkserver.ensure_running()
-    warm_up()
 
 
 @st.cache_resource(show_spinner=False)

@@ -151,7 +151,9 @@ def _number(value: float | None) -> str:
 
 
 def _status(view: RunView) -> None:
-    if view.phase == "queued":
+    if view.phase == "starting":
+        st.caption("Starting the training process...")
+    elif view.phase == "queued":
         st.warning(f"Waiting for a free CPU: the server is busy with other runs ({view.queue_position} waiting).")
     elif view.phase == "paused":
         st.caption(f"Paused at step {view.step:,}. **Resume** continues, **Step** takes one step.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import sys
+import multiprocessing.spawn
 import threading
 import time
 from collections import deque
@@ -50,20 +50,33 @@ def jobs_context() -> multiprocessing.context.BaseContext:
         return _context
 
 
+_launching = threading.local()
+
+
+def _job_preparation_data(name: str) -> dict:
+    """multiprocessing's launch data, minus the parent's __main__ when a job is being launched.
+
+    A job needs nothing from the server's __main__ (streamlit's command line, or the app script
+    itself while it runs), and re-importing it in every job would cost time or fail."""
+    data = _original_preparation_data(name)
+    if getattr(_launching, "job", False):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+_original_preparation_data = multiprocessing.spawn.get_preparation_data
+multiprocessing.spawn.get_preparation_data = _job_preparation_data
+
+
 @contextmanager
 def _main_hidden():
-    """A job needs nothing from the server's __main__ (streamlit's or pytest's command line), but
-    multiprocessing would make every job re-import it: hide it while the job is launched."""
-    main = sys.modules["__main__"]
-    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__spec__ = None
+    """Within this block, this thread's job launches leave __main__ alone (see _job_preparation_data)."""
+    _launching.job = True
     try:
         yield
     finally:
-        main.__dict__.update(saved)
-        if "__spec__" not in saved:
-            main.__dict__.pop("__spec__", None)
+        _launching.job = False
 
 
 def live_jobs() -> int:
@@ -133,21 +146,27 @@ class LiveRun:
 
     # --- control ----------------------------------------------------------------
     def start(self) -> LiveRun:
-        weights, paused, speed = self._initial
-        ours, theirs = jobs_context().Pipe()
-        self._conn = ours
-        self._process = jobs_context().Process(
-            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed),
-            name="rnnlab-job", daemon=True)
-        with _context_lock, _main_hidden():
-            self._process.start()
-        theirs.close()
+        """Return at once: the job process is launched by the watcher thread, so a click never waits for it."""
         with _live_lock:
             _live.add(self)
             count = len(_live)
         self._watcher.start()
         LOG.info("job started: %s (%d live)", self.name, count)
         return self
+
+    def _launch(self) -> None:
+        weights, paused, speed = self._initial
+        ours, theirs = jobs_context().Pipe()
+        process = jobs_context().Process(
+            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed),
+            name="rnnlab-job", daemon=True)
+        with _context_lock, _main_hidden():
+            process.start()  # waits for the fork server, which warms up once when the server starts
+        theirs.close()
+        with self._send_lock:
+            self._conn, self._process = ours, process
+        if self._stop.is_set():
+            self._send(("stop",))
 
     def pause(self) -> None:
         with self._lock:
@@ -258,6 +277,7 @@ class LiveRun:
     # --- the watcher thread: reads the job's messages ---------------------------
     def _watch(self) -> None:
         try:
+            self._launch()
             while True:
                 try:
                     message = self._conn.recv()
@@ -277,7 +297,8 @@ class LiveRun:
             self._send(("stop",))
         finally:
             self._release()
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
             if self._process is not None:
                 self._process.join(2.0)
             with _live_lock:
