@@ -8,6 +8,8 @@ from rnnlab.ui import boot, settings
 
 st.set_page_config(page_title="rnnlab: recurrent networks on time series", page_icon="〰️", layout="wide")
 boot.start_server()
+# Streamlit leaves 6rem above every page; on a projected 720p screen the charts need that room.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.5rem}</style>")
 
 # Absolute paths: AppTest reruns lose relative page paths when the tests run from elsewhere.
 HERE = Path(__file__).parent / "pages"

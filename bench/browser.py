@@ -146,7 +146,7 @@ def step_rate(steps: list[list[float]], start: float, end: float) -> tuple[float
     if first is None or last is None or end <= start:
         return float("nan"), float("nan"), len(inside)
     times = [start] + [s[0] for s in inside] + [end]
-    gap = max(b - a for a, b in zip(times, times[1:])) / 1000
+    gap = max(b - a for a, b in zip(times, times[1:], strict=False)) / 1000
     return (last - first) / ((end - start) / 1000), gap, len(inside)
 
 

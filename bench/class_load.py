@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import browser as rb  # noqa: E402
 from bench.bare import BareWorker  # noqa: E402
-from bench.common import CpuMeter, Report, check, median  # noqa: E402
+from bench.common import CpuMeter, Report, check  # noqa: E402
 
 SETTINGS = {"preset": "udacity-sine", "steps": 1_000_000}
 RAMP_SECONDS = 1.5
@@ -64,7 +64,7 @@ def level(browser, url: str, sessions: int, seconds: float, bare: BareWorker) ->
     ends = [rb.now(page) for page in pages]
     cores = meter.stop()
     per_session = []
-    for page, socket, start, end in zip(pages, sockets, starts, ends):
+    for page, socket, start, end in zip(pages, sockets, starts, ends, strict=True):
         rate, gap, updates = rb.step_rate(rb.record(page)["steps"], start, end)
         per_session.append({"steps/s": rate, "largest gap s": gap, "updates": updates,
                             **rb.errors(page), "socket closed": socket.closed})
@@ -86,9 +86,8 @@ def main(argv: list[str] | None = None) -> Report:
     parser.add_argument("--quick", action="store_true", help="1, 2, 4 sessions for 5 s instead of 1..8 for 10 s")
     parser.add_argument("--levels", default=None, help="comma-separated session counts, e.g. 1,2,4,8")
     args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
     from browser_support import launch_chromium, streamlit_server
+    from playwright.sync_api import sync_playwright
 
     levels = [int(n) for n in args.levels.split(",")] if args.levels else ([1, 2, 4] if args.quick else [1, 2, 4, 8])
     seconds = 5.0 if args.quick else 10.0
@@ -107,6 +106,7 @@ def main(argv: list[str] | None = None) -> Report:
     table = []
     for r in results:
         sessions = r["per session"]
+        rates = [s["steps/s"] for s in sessions]
         total = sum(s["steps/s"] for s in sessions if s["steps/s"] == s["steps/s"])
         share = total / (cores * r["bare"])
         gap = max(s["largest gap s"] for s in sessions)
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> Report:
         table.append({
             "sessions": r["sessions"],
             "summed steps/s": f"{total:,.0f}",
-            "per session min..max": f"{min(s['steps/s'] for s in sessions):,.0f}..{max(s['steps/s'] for s in sessions):,.0f}",
+            "per session min..max": f"{min(rates):,.0f}..{max(rates):,.0f}",
             "bare 1-thread": f"{r['bare']:,.0f}",
             "summed / bare": f"{total / r['bare']:.2f}",
             f"summed / ({cores} x bare)": f"{share:.2f}",

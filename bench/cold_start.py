@@ -49,9 +49,8 @@ def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 start instead of 3")
     args = parser.parse_args(argv)
-    from playwright.sync_api import sync_playwright
-
     from browser_support import launch_chromium
+    from playwright.sync_api import sync_playwright
 
     reps = 1 if args.quick else 3
     report = Report("cold_start", "Cold start: streamlit run -> page interactive", args.quick)

@@ -8,12 +8,13 @@ Targets:
   after one warm-up run of each preset (first steps load kernels once per process); a second
   session of 20 runs shows the steady state.
 
-How, all in this process (no browser): a LiveRun of udacity-sine with steps=100,000 trains in
-its background thread while this thread redraws ten times a second as the Train page's
-fragment does: view(), loss_curves(), charts.loss_figure / window_figure, then the work
-st.plotly_chart does with a figure (plotly's Figure(**fig) validation, plotly.io.to_json,
-the element id's hash of the spec). Redraw costs during the run are disturbed by the training
-thread, so the 1,000 vs 100,000 comparison is repeated afterwards on idle histories, interleaved,
+How, in this process (no browser): a LiveRun of udacity-sine with steps=100,000 trains (in a
+thread or a job process, as the runner does it) while this thread redraws on the Train page's
+clock (rnnlab.ui.live.REDRAW_SECONDS, LIVE_POINTS points a trace) as its fragment does:
+view(), loss_curves(), charts.loss_figure / window_figure, then the work st.plotly_chart does
+with a figure (plotly's Figure(**fig) validation, plotly.io.to_json, the element id's hash of
+the spec). Redraw costs during the run are disturbed by the training on the same cores, so the
+1,000 vs 100,000 comparison is repeated afterwards on idle histories, interleaved,
 medians. Memory is VmRSS from /proc/self/status, plus the Pss of any child processes (a runner
 that trains in job processes). `--quick` runs 20,000 steps and 0.2 s runs.
 """
@@ -39,9 +40,12 @@ from rnnlab import charts  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.history import History  # noqa: E402
 from rnnlab.trainer import Trainer  # noqa: E402
+from rnnlab.ui import live as train_page  # noqa: E402
 from rnnlab.ui.runner import LiveRun  # noqa: E402
 
-REDRAW_SECONDS = 0.1
+REDRAW_SECONDS = train_page.REDRAW_SECONDS
+# Points per loss trace, as the Train page asks for them (the runner's default if the page names none).
+POINTS = getattr(train_page, "LIVE_POINTS", 2000)
 STALL_SECONDS = 20.0  # no new step for this long (while the run says it is running): the run is stuck
 PRESETS = ("udacity-sine", "lstm-load", "long-memory", "vanishing-gradients")
 
@@ -102,7 +106,7 @@ def redraw(train, val, snapshot) -> dict:
 
 
 def sampled(history: History) -> tuple:
-    return history.sample("loss"), history.sample("val_loss")
+    return history.sample("loss", POINTS), history.sample("val_loss", POINTS)
 
 
 def long_run(steps: int) -> dict:
@@ -137,7 +141,7 @@ def long_run(steps: int) -> dict:
             stalled = True  # the run stopped making progress: report it rather than wait forever
             break
         t = time.perf_counter()
-        train, val = run.loss_curves()
+        train, val = run.loss_curves(POINTS)
         lock_ms.append((time.perf_counter() - t) * 1e3)
         if len(train[0]):
             frame = redraw(train, val, view.snapshot)
@@ -181,7 +185,7 @@ def idle_comparison(run: LiveRun, reps: int) -> dict:
             if which == "1,000":
                 curves, s = sampled(short), snap
             else:
-                curves, s = run.loss_curves(), full_snapshot
+                curves, s = run.loss_curves(POINTS), full_snapshot
             sample_ms = (time.perf_counter() - t) * 1e3
             frame = redraw(*curves, s)
             frame["sample ms"] = sample_ms
@@ -244,7 +248,7 @@ def main(argv: list[str] | None = None) -> Report:
     growth = result["memory"][-1][1] - result["rss0"]
     peak = max(m for _, m in result["memory"]) - result["rss0"]
     print("  comparing redraws at 1,000 steps and at the end, idle ...", flush=True)
-    idle = idle_comparison(result["run"], 10 if args.quick else 30)
+    idle = idle_comparison(result["run"], 10 if args.quick else 20)
     small, big = idle["1,000"], idle["full"]
     time_ratio = big["as st.plotly_chart ms"] / small["as st.plotly_chart ms"]
     brief_ratio = big["build+to_json ms"] / small["build+to_json ms"]
@@ -286,7 +290,8 @@ def main(argv: list[str] | None = None) -> Report:
                        "ms build+to_json": f"{near(frames, target, 'build+to_json ms'):.2f}",
                        "loss KB": f"{near(frames, target, 'loss bytes') / 1024:.1f}",
                        "window KB": f"{near(frames, target, 'window bytes') / 1024:.1f}"})
-    report.table("redraws during the run (medians of the 5 nearest; disturbed by the training on the same cores)", during)
+    report.table("redraws during the run (medians of the 5 nearest; disturbed by training on the same cores)",
+                 during)
     report.table("idle comparison (medians of interleaved repetitions)", [
         {"history": name, **{k: f"{v:.2f}" if "ms" in k else f"{v / 1024:.1f} KB" for k, v in d.items()}}
         for name, d in (("1,000 steps", small), (f"{final.step:,} steps", big))])

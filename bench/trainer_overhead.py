@@ -72,8 +72,8 @@ def measure(name: str, flat: dict, reps: int, seconds: float) -> dict:
         for is_trainer in (first_trainer, not first_trainer):
             rates = timed(run_trainer if is_trainer else lambda: bare.steps(n))
             (trainer_rates if is_trainer else bare_rates).append(rates)
-    ratios = [t[0] / b[0] for t, b in zip(trainer_rates, bare_rates)]
-    cpu_ratios = [t[1] / b[1] for t, b in zip(trainer_rates, bare_rates)]
+    ratios = [t[0] / b[0] for t, b in zip(trainer_rates, bare_rates, strict=True)]
+    cpu_ratios = [t[1] / b[1] for t, b in zip(trainer_rates, bare_rates, strict=True)]
     return {"config": name, "steps per rep": n, "trainer": median([r[0] for r in trainer_rates]),
             "bare": median([r[0] for r in bare_rates]), "ratio": median(ratios), "ratio spread": spread(ratios),
             "cpu ratio": median(cpu_ratios), "trainer_obj": trainer, "flat": flat}
@@ -106,7 +106,7 @@ def profile(trainer: Trainer, steps: int, top: int = 14) -> tuple[str, list[dict
     own = sum(v[2] for (file, _, _), v in stats.stats.items() if "/rnnlab/" in file or file == "<string>")
     own += sum(v[2] for (file, _, fn), v in stats.stats.items() if fn in ("train", "_get_total_norm_wrapper"))
     rows = []
-    for (file, line, fn), (cc, nc, tt, ct, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]:
+    for (file, line, fn), (_, nc, tt, _, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]:
         where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if file != "~" else "(builtin)"
         rows.append({"function": f"{fn} {where}", "calls/step": f"{nc / steps:.2f}",
                      "own us/step": f"{tt / steps * 1e6:.1f}", "share": f"{tt / total:.1%}"})

@@ -9,7 +9,7 @@ from rnnlab.ui.boot import require_entry
 require_entry()
 
 config = st.session_state["config"]
-st.title("Train a recurrent network")
+st.header("Train a recurrent network")
 settings.show_link_warnings()
 if config.preset:
     st.caption(presets.PRESETS[config.preset].description)

@@ -86,7 +86,7 @@ def shape_trace(
         # --- input ------------------------------------------------------------------------------
         raw = torch.randn(b, t) if f == 1 else torch.randn(b, t, f)  # (B, T) or (B, T, F)
         add("batch", raw,
-            f"{b} windows of {t} steps, as a DataLoader yields them"
+            f"{b} window{'s' if b != 1 else ''} of {t} steps, as a DataLoader yields them"
             + (": one feature comes without a feature axis." if f == 1 else f", {f} features per step."),
             "batch = next(iter(loader))")
         x = raw.view(b, t, f)  # (B, T, F)

@@ -63,7 +63,7 @@ def no_job_left_behind():
 def test_train_page_has_exactly_the_five_buttons():
     at = app()
     assert [b.label for b in at.button] == BUTTONS
-    assert at.title[0].value.startswith("Train")
+    assert at.header[0].value.startswith("Train")
 
 
 def test_sidebar_has_a_control_for_every_setting_that_matters():
