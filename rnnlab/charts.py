@@ -73,7 +73,8 @@ def loss_figure(
     }]
     if validation is not None and len(validation[0]):
         data.append({
-            "type": "scatter", "mode": "lines+markers", "name": "validation",
+            # Each marker is an SVG element the browser redraws ten times a second: lines once there are many.
+            "type": "scatter", "mode": "lines+markers" if len(validation[0]) <= 60 else "lines", "name": "validation",
             "x": as_f32(validation[0]), "y": as_f32(validation[1]),
             "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 6},
         })

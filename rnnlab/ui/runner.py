@@ -246,7 +246,8 @@ class LiveRun:
     def loss_curves(self, max_points: int = 2000) -> tuple[Curve, Curve]:
         """(steps, train loss) and (steps, validation loss), downsampled for a chart."""
         with self._lock:
-            return self.history.sample("loss", max_points), self.history.sample("val_loss", max_points)
+            # Validation is measured every few dozen steps: a quarter of the points draws the same curve.
+            return self.history.sample("loss", max_points), self.history.sample("val_loss", max(50, max_points // 4))
 
     def history_frame(self) -> pd.DataFrame:
         with self._lock:
