@@ -69,7 +69,9 @@ class BareLoop:
         self.rng = np.random.default_rng(config.data.seed)
         self.net = BareNet(m.cell, prepared.input_size, m.hidden, m.layers, m.bidirectional, m.head,
                            m.horizon if m.head == "last" else 1)
-        options = {} if t.optimizer == "adam" else {"momentum": t.momentum}
+        # The same optimizer kernels as the Trainer (fused Adam/SGD, foreach RMSprop): identical work.
+        options = {"adam": {"fused": True}, "sgd": {"momentum": t.momentum, "fused": True},
+                   "rmsprop": {"momentum": t.momentum, "foreach": True}}[t.optimizer]
         self.optimizer = OPTIMIZERS[t.optimizer](self.net.parameters(), lr=t.lr, **options)
         self.loss_fn = LOSSES[t.loss]()
         self.batch = 1 if self.streaming else t.batch
