@@ -32,11 +32,15 @@ PRESETS: dict[str, Preset] = {
     ),
     "long-memory": Preset(
         "Long memory (echo)",
-        "The target repeats a random input 30 steps later: a gated cell (LSTM, GRU) learns to remember it, "
-        "a plain RNN mostly cannot. Try switching the cell.",
-        dict(data="echo", period=30.0, length=3000, noise=0.0, scale="standard", cell="lstm", hidden=32,
-             layers=1, head="seq2seq", horizon=1, regime="windowed", seq_len=60, batch=32,
-             optimizer="adam", lr=0.005, loss="mse", steps=3000, eval_every=50),
+        "The target repeats a random pulse 20 steps later; the network reads 22 steps and predicts the next "
+        "point, so it must carry each pulse through 19 steps of new input. Press Train: a GRU's validation loss "
+        "sits near 1.1 (no better than predicting 0) for 600-800 steps, then drops to about 0.001 once it "
+        "finds the memory. Switch the cell to rnn and press Train: its validation loss stays near 1.1-1.3. "
+        "An LSTM with PyTorch's initialisation (forget gate half closed) stays there too within 1,500 steps; "
+        "it needs about twice as many.",
+        dict(data="echo", period=20.0, length=10000, noise=0.0, scale="standard", cell="gru", hidden=32,
+             layers=1, head="last", horizon=1, regime="windowed", seq_len=22, batch=64,
+             optimizer="adam", lr=0.01, loss="mse", clip=1.0, steps=1500, eval_every=50),
     ),
     "vanishing-gradients": Preset(
         "Vanishing gradients",

@@ -201,3 +201,26 @@ def test_any_query_string_gives_a_config_and_sentences(params):
     config, warnings = RunConfig.from_query(params)
     assert isinstance(config, RunConfig)
     assert all(isinstance(w, str) and w for w in warnings)
+
+
+@pytest.mark.parametrize("name", [f.name for f in FIELDS])
+@pytest.mark.parametrize("bad", ["", "   ", "abc", "-1e309", "1e309", "nan", "x" * 5000, ["1", ""], []])
+def test_every_link_parameter_survives_bad_values(name, bad):
+    config, warnings = RunConfig.from_query({name: bad})
+    default = RunConfig()
+    value = config.get(name)
+    if value != default.get(name):  # only a value that really is valid may get through, e.g. "1" for a bool
+        assert not warnings
+        FIELD_BY_NAME[name].check(value)
+    else:
+        assert warnings, f"{name}={bad!r} fell back silently"
+    assert all(len(w) < 400 for w in warnings)
+
+
+@pytest.mark.parametrize("name", [f.name for f in FIELDS if f.kind in (int, float)])
+def test_every_number_outside_its_range_is_refused_by_name(name):
+    f = FIELD_BY_NAME[name]
+    for outside in (f.low - 1, f.high * 10 + 1):
+        config, warnings = RunConfig.from_query({name: str(outside)})
+        assert config.get(name) == RunConfig().get(name)
+        assert warnings and warnings[0].startswith(f"{name} must be between")

@@ -358,3 +358,9 @@ def test_an_oversized_model_is_refused_with_the_reason():
     at.select_slider(key="cfg_batch").set_value(1024).run()
     assert not at.exception
     assert "activations per step" in at.sidebar.error[0].value
+
+
+def test_the_sidebar_offers_a_link_that_carries_the_settings():
+    at = app({"preset": "udacity-sine", "hidden": "48"})
+    link = at.sidebar.code[0].value
+    assert "preset=udacity-sine" in link and "hidden=48" in link

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -168,6 +169,7 @@ def sidebar() -> RunConfig:
         config = st.session_state["config"]
     st.session_state["config"] = config
     _write_url(config)
+    share_link(config)
     return config
 
 
@@ -176,6 +178,15 @@ def _write_url(config: RunConfig) -> None:
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != query:
         st.query_params.from_dict(query)
+
+
+def share_link(config: RunConfig) -> None:
+    """The link that reproduces these settings, with a copy button (st.code has one)."""
+    base = (st.context.url or "").split("?")[0]
+    query = urlencode(config.to_query())
+    with st.sidebar.expander("Share these settings", expanded=False):
+        st.caption("Anyone opening this link gets exactly these settings (uploads stay with you).")
+        st.code(f"{base}?{query}" if query else base or "/", language=None, wrap_lines=True)
 
 
 def show_link_warnings() -> None:
