@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 
 import streamlit as st
 import torch
+
+FORK_SERVER_DELAY = 1.5  # seconds after the first page view
 
 
 def _warm_up() -> None:
@@ -18,6 +21,8 @@ def _warm_up() -> None:
 
     from rnnlab.ui.runner import jobs_context
 
+    # Let the first page finish drawing before the fork server's imports take a core (cold start).
+    time.sleep(FORK_SERVER_DELAY)
     jobs_context()
     forkserver.ensure_running()
 
