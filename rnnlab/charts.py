@@ -33,8 +33,14 @@ def axis(title: str, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
-def log_axis(title: str) -> dict[str, Any]:
-    """Powers of ten only, written as such: minor ticks labelled "5" and "2" mean nothing to a student."""
+def log_axis(title: str, *values: Any) -> dict[str, Any]:
+    """Powers of ten only, written as such: minor ticks labelled "5" and "2" mean nothing to a student.
+    Over less than a decade or two that would leave one tick, so plotly then picks its own."""
+    finite = [np.asarray(v, dtype=float) for v in values]
+    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in finite]) if finite else np.array([])
+    narrow = finite.size and np.log10(finite.max() / finite.min()) < 1.5
+    if narrow:
+        return axis(title, type="log", exponentformat="power")
     return axis(title, type="log", dtick=1, exponentformat="power", showexponent="all")
 
 
@@ -80,7 +86,7 @@ def loss_figure(
         })
     layout = base_layout(title, "step", "loss", uirevision="loss")
     if log_y:
-        layout["yaxis"] = log_axis("loss")
+        layout["yaxis"] = log_axis("loss", loss, *(validation[1:] if validation is not None else ()))
     return {"data": data, "layout": layout}
 
 

@@ -67,7 +67,7 @@ def overlay_figure(records: list[RunRecord], log_y: bool = True, max_points: int
                      "x": charts.as_f32(steps), "y": charts.as_f32(loss), "line": {"color": colour, "width": 2}})
     layout = charts.base_layout("Training loss of the selected runs", "step", "loss", uirevision="runs")
     if log_y:
-        layout["yaxis"] = charts.log_axis("loss")
+        layout["yaxis"] = charts.log_axis("loss", *(trace["y"] for trace in data))
     return {"data": data, "layout": layout}
 
 
