@@ -81,7 +81,8 @@ def test_train_shows_live_progress_and_pause_stops_it(server, page):
     first = steps(page)
     wait_for(lambda: steps(page) > first + 50)  # it keeps rising while we watch
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=10_000)  # loss curve and prediction plot
-    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3
+    # Every redraw remounts the charts (Streamlit 1.67), so look until a frame has its traces drawn.
+    wait_for(lambda: page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3, timeout=10)
     screenshot(page, "train-running")
 
     page.get_by_role("button", name="Pause", exact=True).click()
