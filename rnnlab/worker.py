@@ -4,8 +4,8 @@ Small recurrent models spend most of a step in Python, holding the GIL; a job th
 the server would fight the page redraws for it (DESIGN.md). In its own process a job has a
 core to itself. The protocol is a few tuples, all sent between two optimisation steps:
 
-  server -> job: ("go",) ("pause",) ("resume",) ("step", n) ("lr", x) ("speed", s) ("weights",) ("stop",)
-  job -> server: ("ready",) ("want",) ("chunk", block, last, snapshot) ("weights", state_dict bytes)
+  server -> job: ("go",) ("pause",) ("resume",) ("step", n) ("lr", x) ("speed", s) ("weights", id) ("stop",)
+  job -> server: ("ready",) ("want",) ("chunk", block, last, snapshot) ("weights", id, state_dict bytes)
                  ("end", status, message, state_dict bytes) ("error", message)
 
 A job asks for a compute slot ("want") before each chunk of steps and gives it back by
@@ -60,7 +60,7 @@ class _Job:
         elif kind == "speed":
             self.speed = message[1]
         elif kind == "weights":
-            self.conn.send(("weights", weights_bytes(self.trainer.model)))
+            self.conn.send(("weights", message[1], weights_bytes(self.trainer.model)))
         elif kind == "stop":
             self.stopping = True
 

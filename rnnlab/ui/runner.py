@@ -138,7 +138,10 @@ class LiveRun:
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
         self._queued_since: float | None = None
         self._weights: dict | None = weights
-        self._weights_reply = threading.Event()
+        self._weights_reply = threading.Condition(self._lock)
+        self._weights_asked = 0  # id of the latest request for weights
+        self._weights_id = 0  # id of the request the held weights answer (or the end of the job)
+        self._ended = False
         self._prepared: data.Prepared | None = None
         self._conn = None
         self._process = None
@@ -261,12 +264,16 @@ class LiveRun:
             self._prepared = data.prepare(self.config, frame)
         return self._prepared
 
-    def model_copy(self, timeout: float = 5.0) -> SequenceModel | None:
+    def model_copy(self, timeout: float = 10.0) -> SequenceModel | None:
         """The run's current weights in a fresh model (asked of the job between two steps)."""
+        with self._lock:
+            self._weights_asked += 1
+            asked = self._weights_asked
         if self.alive:
-            self._weights_reply.clear()
-            self._send(("weights",))
-            self._weights_reply.wait(timeout)
+            self._send(("weights", asked))
+            with self._lock:
+                # Wait for this request's answer (a late answer to an older one would be stale).
+                self._weights_reply.wait_for(lambda: self._weights_id >= asked or self._ended, timeout)
         with self._lock:
             weights = self._weights
         if weights is None:
@@ -298,6 +305,9 @@ class LiveRun:
             self._send(("stop",))
         finally:
             self._release()
+            with self._lock:
+                self._ended = True
+                self._weights_reply.notify_all()
             if self._conn is not None:
                 self._conn.close()
             if self._process is not None:
@@ -324,14 +334,16 @@ class LiveRun:
             self._release()
             self._publish(*message[1:])
         elif kind == "weights":
+            weights = read_weights(message[2])
             with self._lock:
-                self._weights = read_weights(message[1])
-            self._weights_reply.set()
+                self._weights, self._weights_id = weights, max(self._weights_id, message[1])
+                self._weights_reply.notify_all()
         elif kind == "end":
             _, status, text, weights = message
+            weights = read_weights(weights)
             with self._lock:
-                self._weights = read_weights(weights)
-            self._weights_reply.set()
+                self._weights, self._weights_id = weights, self._weights_asked  # the last word on weights
+                self._weights_reply.notify_all()
             self._set_phase("finished" if status != "stopped" else "stopped", text)
             return False
         elif kind == "error":
