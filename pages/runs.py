@@ -5,6 +5,7 @@ import streamlit as st
 from rnnlab import runs
 from rnnlab.ui import exports, settings
 from rnnlab.ui.boot import require_entry
+from rnnlab.ui.runner import ACTIVE
 from rnnlab.ui.session import workspace
 
 require_entry()
@@ -13,7 +14,6 @@ st.title("Runs")
 settings.show_link_warnings()
 config = st.session_state["config"]
 ws = workspace()
-ACTIVE = ("starting", "running", "queued")
 
 st.button("Compare RNN, LSTM and GRU", type="primary", key="runs_compare",
           on_click=lambda: ws.start_side_by_side(runs.cell_variants(config), "compare"),

@@ -12,6 +12,13 @@ from rnnlab.trainer import Progress
 COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
 
 
+def block_of(done: list[Progress]) -> np.ndarray:
+    """(len(COLUMNS), k) array of k steps in column order; validation loss only where it was measured."""
+    rows = [(p.step, p.epoch, p.loss, p.val_loss if p.validated and p.val_loss is not None else math.nan,
+             p.grad_norm, p.lr, p.elapsed) for p in done]
+    return np.array(rows, dtype=float).reshape(len(done), len(COLUMNS)).T
+
+
 class History:
     """Append Progress records; read columns, a DataFrame or a chart-sized sample."""
 
@@ -23,13 +30,7 @@ class History:
         return self._n
 
     def append(self, p: Progress) -> None:
-        if self._n == self._data.shape[1]:
-            grown = np.full((len(COLUMNS), 2 * self._n), np.nan)
-            grown[:, : self._n] = self._data
-            self._data = grown
-        val = p.val_loss if p.validated and p.val_loss is not None else math.nan
-        self._data[:, self._n] = (p.step, p.epoch, p.loss, val, p.grad_norm, p.lr, p.elapsed)
-        self._n += 1
+        self.extend(block_of([p]))
 
     def extend(self, block: np.ndarray) -> None:
         """Append k steps at once: a (len(COLUMNS), k) array in column order (as a job sends them)."""

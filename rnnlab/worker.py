@@ -17,28 +17,16 @@ import io
 import time
 from multiprocessing.connection import Connection
 
-import numpy as np
 import pandas as pd
 import torch
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.trainer import Progress, Trainer
+from rnnlab.history import block_of
+from rnnlab.trainer import Trainer
 
 CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
 SNAPSHOT_SECONDS = 0.1  # how often the current window is captured for the plot
-BLOCK_COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
-
-
-def block_of(done: list[Progress]) -> np.ndarray:
-    """(7, k) array of a chunk's steps, in History's column order (validation loss only where measured)."""
-    return np.array([
-        (p.step, p.epoch, p.loss, p.val_loss if p.validated and p.val_loss is not None else np.nan,
-         p.grad_norm, p.lr, p.elapsed)
-        for p in done
-    ], dtype=float).T
-
-
 class _Job:
     def __init__(self, conn: Connection, trainer: Trainer, paused: bool, speed: float | None) -> None:
         self.conn, self.trainer = conn, trainer
@@ -95,7 +83,7 @@ class _Job:
             if not self.wait_for_slot():
                 break
             if self.paused and self.budget == 0:  # paused while it waited: give the slot straight back
-                self.conn.send(("chunk", np.empty((len(BLOCK_COLUMNS), 0)), None, None))
+                self.conn.send(("chunk", block_of([]), None, None))
                 continue
             self.chunk()
             if self.speed and not self.stopping:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from rnnlab import charts
 from rnnlab.config import RunConfig
-from rnnlab.ui.runner import LiveRun, RunView
+from rnnlab.ui.runner import ACTIVE, LiveRun, RunView
 from rnnlab.ui.session import workspace
 
 REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
@@ -14,7 +14,6 @@ LIVE_POINTS = 600  # points per loss trace: a chart is a few hundred pixels wide
 SPEEDS = (1, 2, 5, 10, 20, 50, 200, "max")
 SHORT_RUN = 200  # steps; a run this short plays at SHORT_RUN_SPEED unless a speed is chosen
 SHORT_RUN_SPEED = 50.0
-ACTIVE = ("starting", "running", "queued")
 
 
 def _speed(config: RunConfig | None = None) -> float | None:

@@ -28,8 +28,7 @@ from rnnlab.worker import job_main, read_weights
 
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
-PHASES = ("starting", "queued", "running", "paused", "finished", "stopped", "error")
-ACTIVE = ("starting", "running", "queued")
+ACTIVE = ("starting", "running", "queued")  # phases in which a run computes (or is about to)
 
 LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()

@@ -10,7 +10,9 @@ import streamlit as st
 
 from rnnlab import presets
 from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig
+from rnnlab.datasets import DATASETS
 from rnnlab.errors import ConfigError
+from rnnlab.generators import GENERATORS
 
 PREFIX = "cfg_"
 SECTION_TITLES = {"data": "Data details", "model": "Model", "train": "Training"}
@@ -55,15 +57,9 @@ def _irrelevant(name: str, values: dict[str, Any]) -> bool:
         "horizon": values.get("head") != "last",
         "dropout": values.get("layers", 1) < 2,
         "momentum": values.get("optimizer") == "adam",
-        "length": values.get("data") not in _generator_names(),
+        "length": values.get("data") not in GENERATORS,
         "covariates": values.get("data") not in ("load", "echo", "upload"),
     }.get(name, False)
-
-
-def _generator_names() -> tuple[str, ...]:
-    from rnnlab.generators import GENERATORS
-
-    return tuple(GENERATORS)
 
 
 def _apply(config: RunConfig) -> None:
@@ -130,8 +126,6 @@ def _draw_widget(name: str, values: dict[str, Any]) -> Any:
 def _choice_label(name: str):
     if name != "data":
         return str
-    from rnnlab.datasets import DATASETS
-    from rnnlab.generators import GENERATORS
 
     def label(value: str) -> str:
         if value in GENERATORS:

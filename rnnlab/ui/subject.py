@@ -11,6 +11,7 @@ from rnnlab.config import RunConfig
 from rnnlab.models import SequenceModel
 from rnnlab.trainer import Trainer
 from rnnlab.ui import current
+from rnnlab.ui.runner import ACTIVE
 from rnnlab.ui.session import workspace
 
 
@@ -38,7 +39,7 @@ def subject(config: RunConfig) -> Subject:
     if model is not None:
         view = run.view()
         return Subject(model, run.prepared, run.config, view.step, view.step > 0,
-                       view.phase in ("running", "queued", "starting"))
+                       view.phase in ACTIVE)
     with torch.random.fork_rng(devices=[]):
         trainer = Trainer(config, current.series(config) if config.data.data == "upload" else None)
     return Subject(trainer.model, trainer.prepared, config, 0, False, False)
