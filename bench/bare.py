@@ -1,6 +1,6 @@
 """The reference: a bare PyTorch loop, no rnnlab, doing the same work as the Trainer.
 
-Same windows (cut by rnnlab.data before the clock starts, then handed over as plain tensors),
+Same windows (cut by rnnlab.series.data before the clock starts, then handed over as plain tensors),
 same model sizes, same optimiser and loss, same batch order (streaming: consecutive windows,
 hidden state carried and detached; windowed: a fresh permutation each epoch). Each step reads
 the loss with .item(), as any loop that records its loss must.
@@ -56,8 +56,8 @@ class BareLoop:
     """The bare loop for a config, stepped `n` steps at a time; the data is prepared up front."""
 
     def __init__(self, config, eval_every: int | None = None) -> None:
-        from rnnlab import data as data_mod
-        from rnnlab.trainer import _spread
+        from rnnlab.learn.trainer import _spread
+        from rnnlab.series import data as data_mod
 
         t, m = config.train, config.model
         prepared = data_mod.prepare(config, data_mod.make_series(config.data))

@@ -36,12 +36,12 @@ import plotly.tools  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import Report, check, descendants, median  # noqa: E402
-from rnnlab import charts  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
-from rnnlab.history import History  # noqa: E402
-from rnnlab.trainer import Trainer  # noqa: E402
+from rnnlab.figures import charts  # noqa: E402
+from rnnlab.jobs.runner import LiveRun  # noqa: E402
+from rnnlab.learn.history import History  # noqa: E402
+from rnnlab.learn.trainer import Trainer  # noqa: E402
 from rnnlab.ui import live as train_page  # noqa: E402
-from rnnlab.ui.runner import LiveRun  # noqa: E402
 
 REDRAW_SECONDS = train_page.REDRAW_SECONDS
 # Points per loss trace, as the Train page asks for them (the runner's default if the page names none).

@@ -33,7 +33,7 @@ import torch  # noqa: E402
 from bench.bare import BareLoop  # noqa: E402
 from bench.common import Report, check, fmt_rate, median, spread  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
-from rnnlab.trainer import Trainer  # noqa: E402
+from rnnlab.learn.trainer import Trainer  # noqa: E402
 
 TARGET = 0.95
 CONFIGS = {

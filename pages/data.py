@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from rnnlab import charts, data
-from rnnlab.datasets import DATASETS
 from rnnlab.errors import RnnlabError
-from rnnlab.generators import GENERATORS
+from rnnlab.figures import charts
+from rnnlab.series import data
+from rnnlab.series.datasets import DATASETS
+from rnnlab.series.generators import GENERATORS
 from rnnlab.ui import current, settings, upload
 from rnnlab.ui.boot import require_entry
 

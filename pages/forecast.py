@@ -3,8 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from rnnlab import forecast, forecast_charts
+from rnnlab.analysis import forecast
 from rnnlab.errors import RnnlabError
+from rnnlab.figures import forecast as forecast_charts
 from rnnlab.ui import settings
 from rnnlab.ui.boot import require_entry
 from rnnlab.ui.subject import subject

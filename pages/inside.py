@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from rnnlab import inside_charts, probes
+from rnnlab.analysis import probes
 from rnnlab.errors import RnnlabError
-from rnnlab.trainer import LOSSES
+from rnnlab.figures import inside as inside_charts
+from rnnlab.learn.trainer import LOSSES
 from rnnlab.ui import settings
 from rnnlab.ui.boot import require_entry
 from rnnlab.ui.subject import subject, window, window_count

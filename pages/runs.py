@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from rnnlab import runs
+from rnnlab.analysis import compare as runs
+from rnnlab.jobs.runner import ACTIVE
 from rnnlab.ui import exports, settings
 from rnnlab.ui.boot import require_entry
-from rnnlab.ui.runner import ACTIVE
 from rnnlab.ui.session import workspace
 
 require_entry()

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from rnnlab.diagram import trace_dot
+from rnnlab.analysis.shapes import format_shape
 from rnnlab.errors import RnnlabError
-from rnnlab.shapes import format_shape
+from rnnlab.figures.diagram import trace_dot
 from rnnlab.ui import cached, current, settings
 from rnnlab.ui.boot import require_entry
 

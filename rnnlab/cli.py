@@ -44,8 +44,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    from rnnlab.history import History
-    from rnnlab.trainer import Trainer
+    from rnnlab.learn.history import History
+    from rnnlab.learn.trainer import Trainer
 
     parser = _settings_parser("Train a recurrent network headless and save its history, config and weights.")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
@@ -84,8 +84,8 @@ def _bar(p, total: int, width: int = 30) -> str:
 
 
 def shapes(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    from rnnlab.data import make_series
-    from rnnlab.shapes import param_table, shape_trace, trace_table
+    from rnnlab.analysis.shapes import param_table, shape_trace, trace_table
+    from rnnlab.series.data import make_series
 
     parser = _settings_parser("Print the shape of every tensor in one forward pass of this configuration.")
     parser.add_argument("--seq-first", action="store_true", help="trace with batch_first=False")

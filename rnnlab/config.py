@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnlab import presets
-from rnnlab.datasets import DATASETS
 from rnnlab.errors import ConfigError
-from rnnlab.generators import GENERATORS
+from rnnlab.series.datasets import DATASETS
+from rnnlab.series.generators import GENERATORS
 
 __all__ = [
     "ConfigError",

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rnnlab import data
 from rnnlab.config import DataConfig, RunConfig
-from rnnlab.data import Scaler, guess_columns, prepare, read_csv, series_from_table, windows
 from rnnlab.errors import DataError
+from rnnlab.series import data
+from rnnlab.series.data import Scaler, guess_columns, prepare, read_csv, series_from_table, windows
 
 
 def config(**settings_) -> RunConfig:

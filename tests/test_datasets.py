@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rnnlab.datasets
-from rnnlab.datasets import DATASETS, load_dataset
+import rnnlab.series.datasets
 from rnnlab.errors import DataError
-from rnnlab.generators import GENERATORS
+from rnnlab.series.datasets import DATASETS, load_dataset
+from rnnlab.series.generators import GENERATORS
 
 PLAUSIBLE = {  # name: (rows, low, high) in the dataset's own units
     "sunspots": (309, 0, 300),
@@ -54,7 +54,7 @@ def test_dataset_index_follows_its_declared_frequency(name):
 
 @pytest.mark.parametrize("name", DATASETS)
 def test_dataset_file_ships_inside_the_package_with_its_source_noted(name):
-    folder = Path(rnnlab.datasets.__file__).parent
+    folder = Path(rnnlab.series.datasets.__file__).parent
     spec = DATASETS[name]
     assert (folder / spec.filename).stat().st_size < 20_000
     assert "public domain" in spec.source

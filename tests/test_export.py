@@ -20,9 +20,8 @@ import pytest
 import torch
 
 from rnnlab.config import RunConfig
-from rnnlab.data import make_series
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.export import (
+from rnnlab.export.script import (
     config_json,
     export_filename,
     export_script,
@@ -30,10 +29,11 @@ from rnnlab.export import (
     load_weights,
     weights_bytes,
 )
-from rnnlab.generators import GENERATORS
-from rnnlab.history import History
-from rnnlab.models import build_model
-from rnnlab.trainer import Trainer
+from rnnlab.learn.history import History
+from rnnlab.learn.models import build_model
+from rnnlab.learn.trainer import Trainer
+from rnnlab.series.data import make_series
+from rnnlab.series.generators import GENERATORS
 
 
 def uploaded_series() -> pd.DataFrame:

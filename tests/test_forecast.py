@@ -13,12 +13,12 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab import forecast
+from rnnlab.analysis import forecast
 from rnnlab.config import RunConfig
-from rnnlab.data import Prepared, prepare
-from rnnlab.forecast_charts import forecast_figure, horizon_figure
-from rnnlab.models import build_model
-from rnnlab.trainer import Trainer
+from rnnlab.figures.forecast import forecast_figure, horizon_figure
+from rnnlab.learn.models import build_model
+from rnnlab.learn.trainer import Trainer
+from rnnlab.series.data import Prepared, prepare
 
 
 def series(values: np.ndarray, **covariates: np.ndarray) -> pd.DataFrame:

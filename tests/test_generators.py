@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnlab.generators import GENERATORS
+from rnnlab.series.generators import GENERATORS
 
 NAMES = list(GENERATORS)
 

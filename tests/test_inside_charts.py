@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from rnnlab.analysis.probes import gates, hidden_states
 from rnnlab.config import RunConfig
-from rnnlab.inside_charts import gates_figure, gradient_figure, hidden_heatmap
-from rnnlab.models import SequenceModel, build_model
-from rnnlab.probes import gates, hidden_states
+from rnnlab.figures.inside import gates_figure, gradient_figure, hidden_heatmap
+from rnnlab.learn.models import SequenceModel, build_model
 
 
 def model_of(cell: str, bidirectional: bool = False, hidden: int = 4) -> SequenceModel:

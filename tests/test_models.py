@@ -10,7 +10,7 @@ from torch import nn
 
 from rnnlab.config import ModelConfig, RunConfig
 from rnnlab.errors import ConfigError
-from rnnlab.models import CELLS, SequenceModel, build_model, detach_state
+from rnnlab.learn.models import CELLS, SequenceModel, build_model, detach_state
 
 ALL_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 

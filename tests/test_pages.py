@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnlab.ui.runner import live_jobs
+from rnnlab.jobs.runner import live_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(__file__).resolve().parent / "app_entry.py"
@@ -48,7 +48,7 @@ def wait_until(at: AppTest, predicate, timeout=20.0):
 def no_job_left_behind():
     before = live_jobs()
     yield
-    from rnnlab.ui import runner
+    from rnnlab.jobs import runner
 
     for run in list(runner._live):
         run.stop()
@@ -141,7 +141,7 @@ def test_the_learning_rate_changes_during_a_run_without_a_reset():
     at.button(key="btn_train").click().run()
     wait_until(at, lambda a: step_count(a) > 5)
     at.select_slider(key="cfg_lr").set_value(0.001).run()
-    from rnnlab.ui import runner
+    from rnnlab.jobs import runner
     from rnnlab.ui.session import Workspace  # noqa: F401  (the session's run is reachable through the runner)
 
     run = next(iter(runner._live))
@@ -259,8 +259,8 @@ def test_runs_page_compares_three_cells_and_diffs_two():
 
 
 def test_runs_diff_names_the_settings_that_differ():
+    from rnnlab.analysis.compare import config_diff
     from rnnlab.config import RunConfig
-    from rnnlab.runs import config_diff
 
     a = RunConfig.from_flat({"preset": "udacity-sine"})
     diff = config_diff(a, a.replace(cell="gru", hidden=64))
@@ -269,9 +269,9 @@ def test_runs_diff_names_the_settings_that_differ():
 
 
 def test_imported_weights_become_a_paused_run_and_a_mismatch_is_a_sentence():
-    from rnnlab import export
     from rnnlab.config import RunConfig
-    from rnnlab.trainer import Trainer
+    from rnnlab.export import script as export
+    from rnnlab.learn.trainer import Trainer
 
     config = RunConfig.from_flat({"preset": "udacity-sine"})
     trainer = Trainer(config)

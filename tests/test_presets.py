@@ -9,10 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from rnnlab import data, probes
+from rnnlab.analysis import probes
 from rnnlab.config import RunConfig
+from rnnlab.learn.trainer import Trainer, run
 from rnnlab.presets import PRESETS
-from rnnlab.trainer import Trainer, run
+from rnnlab.series import data
 
 
 def preset_window(name: str, index: int = 0, **changes) -> tuple[RunConfig, torch.Tensor, torch.Tensor]:

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from rnnlab.analysis.probes import compare_cells, gates, gradient_norms, hidden_states
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError
-from rnnlab.models import SequenceModel, build_model
-from rnnlab.probes import compare_cells, gates, gradient_norms, hidden_states
+from rnnlab.learn.models import SequenceModel, build_model
 
 STACKS = [(layers, bidirectional) for layers in (1, 2, 3) for bidirectional in (False, True)]
 

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from rnnlab.analysis.shapes import shape_trace
 from rnnlab.config import FIELD_BY_NAME, RunConfig
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.shapes import shape_trace
-from rnnlab.trainer import Trainer
+from rnnlab.learn.trainer import Trainer
 
 SERIES = [c for c in FIELD_BY_NAME["data"].choices if c != "upload"]
 

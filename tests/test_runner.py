@@ -6,10 +6,10 @@ import time
 import pytest
 
 from rnnlab.config import RunConfig
-from rnnlab.history import History, downsample
-from rnnlab.trainer import Trainer
-from rnnlab.ui.runner import LiveRun, live_jobs
-from rnnlab.ui.slots import ComputeSlots
+from rnnlab.jobs.runner import LiveRun, live_jobs
+from rnnlab.jobs.slots import ComputeSlots
+from rnnlab.learn.history import History, downsample
+from rnnlab.learn.trainer import Trainer
 
 
 def config(**settings) -> RunConfig:

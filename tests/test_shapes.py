@@ -10,9 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from rnnlab.analysis.shapes import (
+    ParamRow,
+    TraceRow,
+    format_shape,
+    layer_outputs,
+    param_table,
+    shape_trace,
+    trace_table,
+)
 from rnnlab.config import RunConfig
-from rnnlab.models import CELLS, build_model
-from rnnlab.shapes import ParamRow, TraceRow, format_shape, layer_outputs, param_table, shape_trace, trace_table
+from rnnlab.learn.models import CELLS, build_model
 
 ALL_CELLS = ("rnn", "rnn_relu", "lstm", "gru")
 

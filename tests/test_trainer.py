@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from rnnlab.config import RunConfig
-from rnnlab.trainer import Progress, Trainer, run
+from rnnlab.learn.trainer import Progress, Trainer, run
 
 
 def small(**settings) -> RunConfig:

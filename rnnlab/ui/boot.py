@@ -19,7 +19,7 @@ def _warm_up() -> None:
     and only the Inside and Forecast pages' first visit pays for it here."""
     from multiprocessing import forkserver
 
-    from rnnlab.ui.runner import jobs_context
+    from rnnlab.jobs.runner import jobs_context
 
     # Let the first page finish drawing before the fork server's imports take a core (cold start).
     time.sleep(FORK_SERVER_DELAY)

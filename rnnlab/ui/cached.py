@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnlab import data
+from rnnlab.analysis.shapes import ParamRow, TraceRow, param_table, shape_trace
 from rnnlab.config import DataConfig, RunConfig
-from rnnlab.shapes import ParamRow, TraceRow, param_table, shape_trace
+from rnnlab.series import data
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rnnlab import data
 from rnnlab.config import RunConfig
+from rnnlab.series import data
 from rnnlab.ui import cached
 from rnnlab.ui.session import workspace
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnlab import export
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.ui.runner import LiveRun
+from rnnlab.export import script as export
+from rnnlab.jobs.runner import LiveRun
 from rnnlab.ui.session import workspace
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnlab import charts
 from rnnlab.config import RunConfig
-from rnnlab.ui.runner import ACTIVE, LiveRun, RunView
+from rnnlab.figures import charts
+from rnnlab.jobs.runner import ACTIVE, LiveRun, RunView
 from rnnlab.ui.session import workspace
 
 REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab.config import RunConfig
-from rnnlab.ui.runner import LiveRun
+from rnnlab.jobs.runner import LiveRun
 
 MAX_KEPT_RUNS = 20  # older runs are dropped so a long lecture does not grow the server without bound
 

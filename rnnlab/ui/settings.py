@@ -10,9 +10,9 @@ import streamlit as st
 
 from rnnlab import presets
 from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig
-from rnnlab.datasets import DATASETS
 from rnnlab.errors import ConfigError
-from rnnlab.generators import GENERATORS
+from rnnlab.series.datasets import DATASETS
+from rnnlab.series.generators import GENERATORS
 
 PREFIX = "cfg_"
 SECTION_TITLES = {"data": "Data details", "model": "Model", "train": "Training"}

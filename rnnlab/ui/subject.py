@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnlab import data
 from rnnlab.config import RunConfig
-from rnnlab.models import SequenceModel
-from rnnlab.trainer import Trainer
+from rnnlab.jobs.runner import ACTIVE
+from rnnlab.learn.models import SequenceModel
+from rnnlab.learn.trainer import Trainer
+from rnnlab.series import data
 from rnnlab.ui import current
-from rnnlab.ui.runner import ACTIVE
 from rnnlab.ui.session import workspace
 
 

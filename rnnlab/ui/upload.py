@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rnnlab import data
 from rnnlab.errors import RnnlabError
+from rnnlab.series import data
 from rnnlab.ui.session import workspace
 from rnnlab.ui.settings import PREFIX
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from rnnlab.trainer import Progress
+from rnnlab.learn.trainer import Progress
 
 COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
 

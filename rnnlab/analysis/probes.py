@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rnnlab.analysis.shapes import layer_outputs
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError
-from rnnlab.models import SequenceModel, State, build_model
-from rnnlab.shapes import layer_outputs
+from rnnlab.learn.models import SequenceModel, State, build_model
 
 __all__ = [
     "GATE_INFO",
@@ -211,7 +211,7 @@ def compare_cells(
     """Gradient norms per step of fresh, equally seeded models that differ only in their cell. `forget_bias`
     is added to the LSTM's forget-gate bias (1.0 is the usual initialisation trick; 0 keeps PyTorch's);
     `source` as in gradient_norms."""
-    from rnnlab.trainer import LOSSES  # here, not at the top: the trainer pulls in the data pipeline
+    from rnnlab.learn.trainer import LOSSES  # here, not at the top: the trainer pulls in the data pipeline
 
     loss_fn = LOSSES[config.train.loss]() if loss_fn is None else loss_fn
     result: dict[str, np.ndarray] = {}

@@ -6,8 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.charts import PREDICTION_BLUE, TARGET_GREY, VALIDATION_ORANGE, Figure, as_f32, axis_values, base_layout
-from rnnlab.forecast import LAST_VALUE, SEASONAL_NAIVE, ForecastReport
+from rnnlab.analysis.forecast import LAST_VALUE, SEASONAL_NAIVE, ForecastReport
+from rnnlab.figures.charts import (
+    PREDICTION_BLUE,
+    TARGET_GREY,
+    VALIDATION_ORANGE,
+    Figure,
+    as_f32,
+    axis_values,
+    base_layout,
+)
 
 __all__ = ["forecast_figure", "horizon_figure", "BASELINE_COLOURS"]
 

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from rnnlab.config import MAX_ACTIVATIONS_PER_STEP, RunConfig
-from rnnlab.data import Prepared
 from rnnlab.errors import DataError
+from rnnlab.series.data import Prepared
 
 __all__ = [
     "ForecastReport", "METRIC_NAMES", "ONE_STEP", "FREE_RUNNING", "LAST_VALUE", "SEASONAL_NAIVE",
@@ -274,7 +274,7 @@ class ForecastReport:
 
 def season_length(config: RunConfig) -> int:
     """Rows per seasonal cycle of the configured series, for the seasonal naive baseline."""
-    from rnnlab.datasets import DATASETS
+    from rnnlab.series.datasets import DATASETS
 
     spec = DATASETS.get(config.data.data)
     return spec.season if spec is not None else max(1, int(round(config.data.period)))

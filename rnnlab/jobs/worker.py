@@ -22,8 +22,8 @@ import torch
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.history import block_of
-from rnnlab.trainer import Trainer
+from rnnlab.learn.history import block_of
+from rnnlab.learn.trainer import Trainer
 
 CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
 SNAPSHOT_SECONDS = 0.1  # how often the current window is captured for the plot

@@ -1,6 +1,6 @@
 """Figures for looking inside the network: hidden and cell states, gates, and the gradient reaching each step.
 
-Pure functions from probes (rnnlab.probes) to plotly figure dicts, arrays left as numpy, as in charts.py.
+Pure functions from probes (rnnlab.analysis.probes) to plotly figure dicts, arrays left as numpy, as in charts.py.
 Rows are hidden units (unit 1 at the top), columns are time steps (oldest on the left)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.charts import INK, INPUT_RED, PREDICTION_BLUE, VALIDATION_ORANGE, Figure, axis, log_axis
-from rnnlab.probes import GATE_INFO, Gates, HiddenStates
+from rnnlab.analysis.probes import GATE_INFO, Gates, HiddenStates
+from rnnlab.figures.charts import INK, INPUT_RED, PREDICTION_BLUE, VALIDATION_ORANGE, Figure, axis, log_axis
 
 __all__ = ["hidden_heatmap", "gates_figure", "gradient_figure", "CELL_LABELS"]
 

@@ -1,4 +1,4 @@
-"""The text of an exported training script, in pieces that rnnlab.export fills in and assembles.
+"""The text of an exported training script, in pieces that rnnlab.export.script fills in and assembles.
 
 `$name` is filled from the config (string.Template); a line holding only `@@name` is replaced by a block
 of lines (or by nothing), indented as the marker is. Each piece reads as the plain PyTorch it becomes.
@@ -310,7 +310,7 @@ if math.isfinite(val_loss):
             break"""
 
 GENERATOR_INTRO = """\
-# `$name` and the helpers it uses, verbatim from rnnlab/generators.py. A generator is a plain function
+# `$name` and the helpers it uses, verbatim from rnnlab/series/generators.py. A generator is a plain function
 # (length, period, noise, seed) -> DataFrame: index "time", the target first, then any covariates."""
 
 GENERATOR_CALL = """\

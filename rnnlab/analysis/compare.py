@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rnnlab import charts
 from rnnlab.config import FIELDS, RunConfig
-from rnnlab.history import History
+from rnnlab.figures import charts
+from rnnlab.learn.history import History
 
 # One colour per run, distinct on a projector; cycled when there are more runs.
 RUN_COLOURS = ("#1f5fbf", "#e07b00", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")

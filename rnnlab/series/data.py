@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 
 from rnnlab.config import UPLOAD_NAME, DataConfig, RunConfig
-from rnnlab.datasets import DATASETS, load_dataset
 from rnnlab.errors import DataError
-from rnnlab.generators import GENERATORS
+from rnnlab.series.datasets import DATASETS, load_dataset
+from rnnlab.series.generators import GENERATORS
 
 __all__ = [
     "DataError", "make_series", "read_csv", "ColumnGuess", "guess_columns", "series_from_table",

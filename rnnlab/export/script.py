@@ -25,14 +25,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from rnnlab import data as data_mod
-from rnnlab import export_template as tpl
 from rnnlab.config import FIELD_BY_NAME, FIELDS, UPLOAD_NAME, RunConfig
-from rnnlab.datasets import DATASETS
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.generators import GENERATORS
-from rnnlab.models import CELLS, build_model
-from rnnlab.trainer import LOSSES, MAX_VALIDATION_WINDOWS, OPTIMIZERS
+from rnnlab.export import template as tpl
+from rnnlab.learn.models import CELLS, build_model
+from rnnlab.learn.trainer import LOSSES, MAX_VALIDATION_WINDOWS, OPTIMIZERS
+from rnnlab.series import data as data_mod
+from rnnlab.series.datasets import DATASETS
+from rnnlab.series.generators import GENERATORS
 
 __all__ = ["export_script", "export_filename", "load_weights", "weights_bytes", "history_csv", "config_json"]
 
@@ -218,7 +218,7 @@ def _series_parts(config: RunConfig, series: pd.DataFrame) -> tuple[str, str, st
     if d.data in DATASETS:
         spec = DATASETS[d.data]
         constant = f"{re.sub(r'[^A-Z0-9]+', '_', d.data.upper())}_CSV"
-        text = resources.files("rnnlab.datasets").joinpath(spec.filename).read_text(encoding="utf-8")
+        text = resources.files("rnnlab.series.datasets").joinpath(spec.filename).read_text(encoding="utf-8")
         source = "\n#   ".join(textwrap.wrap(spec.source, 96))
         intro = Template(tpl.DATASET_INTRO).substitute(title=spec.title, source=source)
         call = Template(tpl.DATASET_CALL).substitute(constant=constant)

@@ -1,4 +1,4 @@
-"""The live runner: one job process per run (rnnlab.worker), paced and pausable, watched by a thread.
+"""The live runner: one job process per run (rnnlab.jobs.worker), paced and pausable, watched by a thread.
 
 It never calls streamlit: pages read a frozen RunView from it on their own clock."""
 
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rnnlab import data
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.history import History
-from rnnlab.models import SequenceModel, build_model
-from rnnlab.trainer import Progress, Snapshot
-from rnnlab.ui.slots import SLOTS, ComputeSlots
-from rnnlab.worker import job_main, read_weights
+from rnnlab.jobs.slots import SLOTS, ComputeSlots
+from rnnlab.jobs.worker import job_main, read_weights
+from rnnlab.learn.history import History
+from rnnlab.learn.models import SequenceModel, build_model
+from rnnlab.learn.trainer import Progress, Snapshot
+from rnnlab.series import data
 
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
@@ -44,7 +44,7 @@ def jobs_context() -> multiprocessing.context.BaseContext:
     with _context_lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["rnnlab.worker_warm"])
+            context.set_forkserver_preload(["rnnlab.jobs.warm"])
             _context = context
         return _context
 

@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from rnnlab import data as data_mod
 from rnnlab.config import RunConfig
-from rnnlab.models import SequenceModel, build_model, detach_state
+from rnnlab.learn.models import SequenceModel, build_model, detach_state
+from rnnlab.series import data as data_mod
 
 OPTIMIZERS: dict[str, Callable[[list, RunConfig], torch.optim.Optimizer]] = {
     # Fused / foreach kernels: one call per step instead of dozens of tiny tensor ops (+20% steps/s on

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from rnnlab.shapes import TraceRow, format_shape
+from rnnlab.analysis.shapes import TraceRow, format_shape
 
 _STATE_NAMES = ("h_0", "c_0", "h_n", "c_n")
 

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnlab.config import RunConfig
-from rnnlab.models import SequenceModel, State, build_model, cell_spec
+from rnnlab.learn.models import SequenceModel, State, build_model, cell_spec
 
 __all__ = ["TraceRow", "ParamRow", "shape_trace", "layer_outputs", "param_table", "format_shape", "trace_table"]
 

@@ -1,0 +1,1 @@
+"""Exports: a standalone PyTorch script assembled from the core's own source, safe weight import."""

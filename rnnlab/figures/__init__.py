@@ -1,0 +1,1 @@
+"""Figure builders: plain plotly dicts for every chart (no streamlit)."""

@@ -1,0 +1,1 @@
+"""Series: synthetic generators, bundled real datasets, CSV reading, splits, scaling and windows."""
