@@ -4,38 +4,15 @@ import threading
 import time
 
 import pytest
+from jobs_support import config, start_runs, wait_for, warm_fork_server
 
-from rnnlab.config import RunConfig
-from rnnlab.jobs.runner import LiveRun, live_jobs
+from rnnlab.jobs.runner import live_jobs
 from rnnlab.jobs.slots import ComputeSlots
 from rnnlab.learn.history import History, downsample
 from rnnlab.learn.trainer import Trainer
 
-
-def config(**settings) -> RunConfig:
-    base = {"length": 400, "hidden": 8, "seq_len": 10, "batch": 8, "steps": 1_000_000, "eval_every": 50}
-    return RunConfig.from_flat(base | settings)
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def started():
-    runs = []
-
-    def start(cfg=None, **kwargs):
-        run = LiveRun(cfg or config(), **kwargs).start()
-        runs.append(run)
-        return run
-
-    yield start
-    for run in runs:
-        run.stop()
+warm = pytest.fixture(scope="module", autouse=True)(warm_fork_server)
+started = pytest.fixture(start_runs)
 
 
 def test_a_run_trains_in_the_background(started):
@@ -95,9 +72,11 @@ def test_stop_ends_the_thread_and_keeps_the_history(started):
 
 def test_a_run_that_ends_says_so(started):
     run = started(config(steps=30))
-    wait_for(lambda: run.view().phase == "finished")
-    assert run.view().status == "done" and "30 steps" in run.view().message
-    assert not run.alive or run.wait_until(lambda v: True, 0)
+    view = run.join(timeout=60)
+    assert not run.alive and view.phase == "finished" and view.step == len(run.history) == 30
+    assert view.status == "done" and "30 steps" in view.message
+    # An ended run's view no longer changes: waiting for more steps gives up at once, and says so.
+    assert not run.wait_until(lambda v: v.step > 30, timeout=60)
 
 
 def test_a_bad_series_is_an_error_sentence_not_a_crash(started):

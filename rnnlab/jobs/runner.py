@@ -1,24 +1,69 @@
 """The live runner: one job process per run (rnnlab.jobs.worker), paced and pausable, watched by a thread.
 
-It never calls streamlit: pages read a frozen RunView from it on their own clock."""
+It never calls streamlit: pages read a frozen RunView from it on their own clock. It works the same
+from a plain Python process (a script, the command line, pytest): jobs fork from a fork server whose
+launcher keeps the host's __main__ out of them (rnnlab.jobs.launcher).
+
+    run = LiveRun(config, observers=[store.on_event]).start()   # returns at once
+    run.pause(); run.resume(); run.step_once(); run.set_lr(1e-3); run.set_speed(20.0)
+    run.view()            # a RunView: phase, step, losses, message... at one instant
+    run.history           # every step so far (History); history_frame() as a DataFrame
+    run.model_copy()      # the current weights in a fresh model (asks the job)
+    run.stop()            # ends the job, keeps the history; join(timeout) waits for an ending on its own
+
+Observers (constructor `observers=`, or `run.observe(f)` before start) are called on the run's
+watcher thread, in order, with one event at a time:
+  HistoryBlock(run, block, last)   steps just appended to run.history (block as History.extend takes it;
+                                   its val_loss row is NaN except where validation was measured)
+  WeightsTaken(run, weights, reason)  a state_dict: "pause" whenever the job comes to a pause, "periodic"
+                                   every `weights_every` seconds of training if given, "asked" for
+                                   model_copy(), "end" once with the final weights
+  RunEnded(run, view)              once, last, however the job ended (finished, stopped, error)
+A run store appends each block and saves weights on "pause", "periodic" and "end"; a sweep reads
+validation losses from the blocks and calls event.run.stop() to prune (stop() does not wait when
+called from the watcher thread). An observer must return quickly and must not call model_copy()
+(its answer is read by the same thread); its exceptions are logged, never stop the run.
+
+The job owns its pause and step budget and reports them (rnnlab.jobs.messages.State); a LiveRun
+holds only the job's last report, the wait for a compute slot (the server's own fact) and, once the
+job is gone, how it ended."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.spawn
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from multiprocessing import forkserver
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.jobs.messages import (
+    AskWeights,
+    Chunk,
+    Control,
+    End,
+    Failed,
+    FromJob,
+    Go,
+    Pause,
+    Ready,
+    Resume,
+    SetLr,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+    Want,
+    Weights,
+)
 from rnnlab.jobs.slots import SLOTS, ComputeSlots
 from rnnlab.jobs.worker import job_main, read_weights
 from rnnlab.learn.history import History
@@ -44,38 +89,16 @@ def jobs_context() -> multiprocessing.context.BaseContext:
     with _context_lock:
         if _context is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["rnnlab.jobs.warm"])
+            # The launcher first: it keeps the host's __main__ out of every job (see its docstring).
+            context.set_forkserver_preload(["rnnlab.jobs.launcher", "rnnlab.jobs.warm"])
             _context = context
         return _context
 
 
-_launching = threading.local()
-
-
-def _job_preparation_data(name: str) -> dict:
-    """multiprocessing's launch data, minus the parent's __main__ when a job is being launched.
-
-    A job needs nothing from the server's __main__ (streamlit's command line, or the app script
-    itself while it runs), and re-importing it in every job would cost time or fail."""
-    data = _original_preparation_data(name)
-    if getattr(_launching, "job", False):
-        data.pop("init_main_from_path", None)
-        data.pop("init_main_from_name", None)
-    return data
-
-
-_original_preparation_data = multiprocessing.spawn.get_preparation_data
-multiprocessing.spawn.get_preparation_data = _job_preparation_data
-
-
-@contextmanager
-def _main_hidden():
-    """Within this block, this thread's job launches leave __main__ alone (see _job_preparation_data)."""
-    _launching.job = True
-    try:
-        yield
-    finally:
-        _launching.job = False
+def start_fork_server() -> None:
+    """Start the jobs' fork server now (it warms PyTorch up once, seconds) rather than at the first job."""
+    jobs_context()
+    forkserver.ensure_running()
 
 
 def live_jobs() -> int:
@@ -102,8 +125,38 @@ class RunView:
     status: str  # the trainer's status: running, done, diverged, early_stopped
 
 
+@dataclass(frozen=True)
+class HistoryBlock:
+    """Steps just added to run.history: block as History.extend takes it, last the block's last step."""
+
+    run: LiveRun
+    block: np.ndarray
+    last: Progress
+
+
+@dataclass(frozen=True)
+class WeightsTaken:
+    """The job's weights arrived: asked (model_copy), at a pause, on the job's clock (weights_every), at the end."""
+
+    run: LiveRun
+    weights: dict
+    reason: Literal["asked", "pause", "periodic", "end"]
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """The job is gone (finished, stopped, or failed); view is the run's final view."""
+
+    run: LiveRun
+    view: RunView
+
+
+RunEvent = HistoryBlock | WeightsTaken | RunEnded
+Observer = Callable[[RunEvent], None]
+
+
 class LiveRun:
-    """A run of one config in its own process. Control methods are safe from any thread."""
+    """A run of one config in its own process. Control methods are safe from any thread (see the module docstring)."""
 
     def __init__(
         self,
@@ -115,27 +168,31 @@ class LiveRun:
         slots: ComputeSlots = SLOTS,
         name: str = "",
         weights: dict | None = None,
+        observers: Iterable[Observer] = (),
+        weights_every: float | None = None,
     ) -> None:
         self.config = config
         self.name = name
         self.number = 0  # the order in its session (set by the session's workspace)
         self.history = History()
         self._frame = frame
-        self._initial = (weights, paused, speed)
+        self._initial = (weights, paused, speed, weights_every)
         self._slots = slots
+        self._observers = list(observers)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._paused = paused
-        self._pending_steps = 0
+        self._unsent: list[Control] = []  # controls given before the job's pipe exists
+        self._stop = threading.Event()  # stop() was called
+        self._quit = threading.Event()  # stop() was called or the job is gone: the slot keeper gives up
+        self._wanted = threading.Event()  # the job asked for a slot
         self._holding = False  # a slot is granted and its chunk not back yet
-        self._phase = "starting"
-        self._message = ""
+        self._queued_since: float | None = None
+        self._state: State | None = None  # as the job last reported it; None until it is ready
+        self._outcome: tuple[str, str] | None = None  # (phase, message) once the job is gone
         self._last: Progress | None = None
         self._snapshot: Snapshot | None = None
         self._version = 0
         self._rate_marks: deque[tuple[float, int]] = deque(maxlen=64)
-        self._queued_since: float | None = None
         self._weights: dict | None = weights
         self._weights_reply = threading.Condition(self._lock)
         self._weights_asked = 0  # id of the latest request for weights
@@ -145,6 +202,7 @@ class LiveRun:
         self._conn = None
         self._process = None
         self._watcher = threading.Thread(target=self._watch, name="rnnlab-job-watcher", daemon=True)
+        self._keeper = threading.Thread(target=self._keep_slots, name="rnnlab-job-slots", daemon=True)
 
     # --- control ----------------------------------------------------------------
     def start(self) -> LiveRun:
@@ -156,56 +214,43 @@ class LiveRun:
         LOG.info("job started: %s (%d live)", self.name, count)
         return self
 
-    def _launch(self) -> None:
-        weights, paused, speed = self._initial
-        ours, theirs = jobs_context().Pipe()
-        process = jobs_context().Process(
-            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed),
-            name="rnnlab-job", daemon=True)
-        with _context_lock, _main_hidden():
-            process.start()  # waits for the fork server, which warms up once when the server starts
-        theirs.close()
-        with self._send_lock:
-            self._conn, self._process = ours, process
-        if self._stop.is_set():
-            self._send(("stop",))
+    def observe(self, observer: Observer) -> None:
+        """Call observer(event) on the watcher thread for every later HistoryBlock, WeightsTaken and RunEnded."""
+        with self._lock:
+            self._observers.append(observer)
 
     def pause(self) -> None:
-        with self._lock:
-            self._paused, self._pending_steps = True, 0
-            if not self._holding and self._phase in ACTIVE:
-                self._phase = "paused"
-        self._send(("pause",))
+        self._send(Pause())
 
     def resume(self) -> None:
-        with self._lock:
-            self._paused = False
-            if self._phase == "paused":
-                self._phase = "running"
-        self._send(("resume",))
+        self._send(Resume())
 
     def step_once(self) -> None:
         """One optimisation step while paused (pauses first if running)."""
-        with self._lock:
-            self._paused = True
-            self._pending_steps += 1
-        self._send(("step", 1))
+        self._send(Step(1))
 
     def set_lr(self, lr: float) -> None:
-        self._send(("lr", float(lr)))
+        self._send(SetLr(float(lr)))
 
     def set_speed(self, steps_per_s: float | None) -> None:
         """None trains as fast as possible; a number paces the run for a class to watch."""
-        self._send(("speed", steps_per_s))
+        self._send(SetSpeed(steps_per_s))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the job and wait for it; the history so far is kept."""
         self._stop.set()
-        self._send(("stop",))
+        self._quit.set()
+        self._send(Stop())
         if self._watcher.is_alive() and threading.current_thread() is not self._watcher:
             self._watcher.join(timeout)
         if self._process is not None and self._process.is_alive():
             self._process.terminate()  # it did not answer in time
+
+    def join(self, timeout: float | None = None) -> RunView:
+        """Wait until the job has ended (or timeout passes); the view then."""
+        if self._watcher.is_alive() and threading.current_thread() is not self._watcher:
+            self._watcher.join(timeout)
+        return self.view()
 
     @property
     def alive(self) -> bool:
@@ -213,7 +258,9 @@ class LiveRun:
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        """Pause was pressed (as the job reports it; as asked at the start until the job is ready)."""
+        with self._lock:
+            return self._state.paused if self._state is not None else self._initial[1]
 
     # --- reading ----------------------------------------------------------------
     def view(self) -> RunView:
@@ -221,15 +268,20 @@ class LiveRun:
             last = self._last
             # Jobs take turns on the slots every few dozen milliseconds; only a long wait is "queued".
             queued = self._queued_since is not None and time.monotonic() - self._queued_since > QUEUED_AFTER
+            if self._outcome is not None:
+                phase, message = self._outcome
+            else:
+                phase, message = ("starting" if self._state is None else self._state.phase), ""
+            queued = queued and phase == "running"
             return RunView(
-                phase="queued" if queued and self._phase == "running" else self._phase,
+                phase="queued" if queued else phase,
                 step=last.step if last else 0,
                 steps=self.config.train.steps,
                 loss=last.loss if last else None,
                 val_loss=last.val_loss if last else None,
                 lr=last.lr if last else self.config.train.lr,
-                steps_per_s=self._wall_rate(),
-                message=self._message,
+                steps_per_s=self._wall_rate(phase),
+                message=message,
                 queue_position=self._slots.waiting if queued else 0,
                 version=self._version,
                 snapshot=self._snapshot,
@@ -264,12 +316,13 @@ class LiveRun:
         return self._prepared
 
     def model_copy(self, timeout: float = 10.0) -> SequenceModel | None:
-        """The run's current weights in a fresh model (asked of the job between two steps)."""
+        """The run's current weights in a fresh model (asked of the job between two steps).
+        Not from an observer: the answer is read by the thread that calls observers."""
         with self._lock:
             self._weights_asked += 1
             asked = self._weights_asked
         if self.alive:
-            self._send(("weights", asked))
+            self._send(AskWeights(asked))
             with self._lock:
                 # Wait for this request's answer (a late answer to an older one would be stale).
                 self._weights_reply.wait_for(lambda: self._weights_id >= asked or self._ended, timeout)
@@ -281,7 +334,22 @@ class LiveRun:
         model.load_state_dict(weights)
         return model
 
-    # --- the watcher thread: reads the job's messages ---------------------------
+    # --- the watcher thread: launches the job and reads its messages ----------------
+    def _launch(self) -> None:
+        weights, paused, speed, weights_every = self._initial
+        ours, theirs = jobs_context().Pipe()
+        process = jobs_context().Process(
+            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed, weights_every),
+            name="rnnlab-job", daemon=True)
+        process.start()  # waits for the fork server, which warms up once when the server starts
+        theirs.close()
+        with self._send_lock:
+            self._conn, self._process = ours, process
+            unsent, self._unsent = self._unsent, []
+        for message in unsent:
+            self._send(message)
+        self._keeper.start()
+
     def _watch(self) -> None:
         try:
             self._launch()
@@ -289,24 +357,26 @@ class LiveRun:
                 try:
                     message = self._conn.recv()
                 except (EOFError, OSError):
-                    if self._phase in ACTIVE + ("paused",):
-                        self._set_phase("error" if not self._stop.is_set() else "stopped",
-                                        "The training process stopped unexpectedly." if not self._stop.is_set()
-                                        else f"Stopped at step {len(self.history):,}.")
+                    stopped = self._stop.is_set()
+                    self._end("stopped" if stopped else "error",
+                              f"Stopped at step {len(self.history):,}." if stopped
+                              else "The training process stopped unexpectedly.")
                     break
                 if not self._handle(message):
                     break
         except RnnlabError as exc:
-            self._set_phase("error", str(exc))
+            self._end("error", str(exc))
         except Exception as exc:  # a bug here: stop the job and say so rather than leave it orphaned
             LOG.exception("watcher failed: %s", self.name)
-            self._set_phase("error", f"The run's monitor failed ({type(exc).__name__}: {exc}).")
-            self._send(("stop",))
+            self._end("error", f"The run's monitor failed ({type(exc).__name__}: {exc}).")
+            self._send(Stop())
         finally:
-            self._release()
             with self._lock:
                 self._ended = True
                 self._weights_reply.notify_all()
+            self._quit.set()
+            self._wanted.set()  # wakes the slot keeper, which sees _quit and leaves
+            self._release()
             if self._conn is not None:
                 self._conn.close()
             if self._process is not None:
@@ -314,47 +384,40 @@ class LiveRun:
             with _live_lock:
                 _live.discard(self)
                 count = len(_live)
-            LOG.info("job ended: %s, %s at step %d (%d live)", self.name, self._phase, len(self.history), count)
+            view = self.view()
+            LOG.info("job ended: %s, %s at step %d (%d live)", self.name, view.phase, len(self.history), count)
+            self._notify(RunEnded(self, view))
 
-    def _handle(self, message: tuple) -> bool:
+    def _handle(self, message: FromJob) -> bool:
         """Act on one message; False when the job has ended."""
-        kind = message[0]
-        if kind == "ready":
-            self._set_phase("paused" if self._paused else "running")
-        elif kind == "want":
-            with self._lock:
-                self._queued_since = time.monotonic()
-            if self._slots.acquire(self._stop) is None:
-                return True  # stopping: the "stop" already sent ends the job
-            with self._lock:
-                self._holding, self._queued_since = True, None
-            self._send(("go",))
-        elif kind == "chunk":
-            self._release()
-            self._publish(*message[1:])
-        elif kind == "weights":
-            weights = read_weights(message[2])
-            with self._lock:
-                self._weights, self._weights_id = weights, max(self._weights_id, message[1])
-                self._weights_reply.notify_all()
-        elif kind == "end":
-            _, status, text, weights = message
-            weights = read_weights(weights)
-            with self._lock:
-                self._weights, self._weights_id = weights, self._weights_asked  # the last word on weights
-                self._weights_reply.notify_all()
-            self._set_phase("finished" if status != "stopped" else "stopped", text)
-            return False
-        elif kind == "error":
-            self._set_phase("error", message[1])
-            return False
+        match message:
+            case Ready(state) | (State() as state):
+                with self._lock:
+                    self._state = state
+            case Want():
+                self._wanted.set()
+            case Chunk(block, last, snapshot, state):
+                self._release()
+                self._publish(block, last, snapshot, state)
+            case Weights(request, payload, reason):
+                self._take_weights(read_weights(payload), request, reason)
+            case End(status, text, payload):
+                with self._lock:
+                    asked = self._weights_asked  # the last word on weights answers every request
+                self._take_weights(read_weights(payload), asked, "end")
+                self._end("finished" if status != "stopped" else "stopped", text)
+                return False
+            case Failed(text):
+                self._end("error", text)
+                return False
+            case _:
+                raise TypeError(f"unexpected message from the job: {message!r}")
         return True
 
-    def _publish(self, block: np.ndarray, last: Progress | None, snapshot: Snapshot | None) -> None:
+    def _publish(self, block: np.ndarray, last: Progress | None, snapshot: Snapshot | None, state: State) -> None:
         with self._lock:
+            self._state = state
             if last is None:  # an empty chunk: the job was paused while it waited for its slot
-                if self._paused and self._pending_steps == 0 and self._phase in ACTIVE:
-                    self._phase = "paused"
                 return
             self.history.extend(block)
             if snapshot is not None:
@@ -362,10 +425,48 @@ class LiveRun:
             self._last = last
             self._version += 1
             self._rate_marks.append((time.monotonic(), last.step))
-            if self._paused:
-                self._pending_steps = max(0, self._pending_steps - block.shape[1])
-                if self._pending_steps == 0 and last.status == "running":
-                    self._phase = "paused"
+        self._notify(HistoryBlock(self, block, last))
+
+    def _take_weights(self, weights: dict, request: int, reason: str) -> None:
+        with self._lock:
+            self._weights, self._weights_id = weights, max(self._weights_id, request)
+            self._weights_reply.notify_all()
+        self._notify(WeightsTaken(self, weights, reason))
+
+    def _end(self, phase: str, message: str) -> None:
+        with self._lock:
+            if self._outcome is None:  # the first word on how it ended stands
+                self._outcome = (phase, message)
+
+    def _notify(self, event: RunEvent) -> None:
+        with self._lock:
+            observers = list(self._observers)
+        for observer in observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's fault (a full disk, say) never stops the training
+                LOG.exception("observer failed on %s: %s", type(event).__name__, self.name)
+
+    # --- the slot keeper thread: asks for a compute slot whenever the job wants one -----
+    def _keep_slots(self) -> None:
+        """A thread of its own, so that the watcher keeps reading the job (a pause, say) while it waits its turn."""
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._quit.is_set():
+                return
+            with self._lock:
+                self._queued_since = time.monotonic()
+            granted = self._slots.acquire(self._quit) is not None
+            with self._lock:
+                self._queued_since = None
+                self._holding = granted and not self._ended
+            if not granted:
+                return
+            if not self._holding:  # the job ended while this thread waited: the watcher released nothing
+                self._slots.release()
+                return
+            self._send(Go())
 
     def _release(self) -> None:
         with self._lock:
@@ -373,27 +474,22 @@ class LiveRun:
         if holding:
             self._slots.release()
 
-    def _send(self, message: tuple) -> None:
-        if self._conn is None:
-            return
+    def _send(self, message: Control | Go) -> None:
         with self._send_lock:
+            if self._conn is None:
+                self._unsent.append(message)  # sent by _launch once the pipe exists
+                return
             try:
                 self._conn.send(message)
             except (OSError, EOFError, BrokenPipeError):
                 pass  # the job has ended; its last messages are being read
 
-    def _wall_rate(self) -> float:
+    def _wall_rate(self, phase: str) -> float:
         """Steps per wall-clock second over about the last second."""
-        if self._phase != "running" and self._last is not None:
+        if phase != "running" and self._last is not None:
             return self._last.step / self._last.elapsed if self._last.elapsed > 0 else 0.0  # the run's average
         if len(self._rate_marks) < 2:
             return 0.0
         now_t, now_step = self._rate_marks[-1]
         then_t, then_step = next((t, n) for t, n in self._rate_marks if now_t - t <= 1.0)
         return (now_step - then_step) / (now_t - then_t) if now_t > then_t else 0.0
-
-    def _set_phase(self, phase: str, message: str | None = None) -> None:
-        with self._lock:
-            self._phase = phase
-            if message is not None:
-                self._message = message

@@ -2,14 +2,8 @@
 
 Small recurrent models spend most of a step in Python, holding the GIL; a job thread inside
 the server would fight the page redraws for it (DESIGN.md). In its own process a job has a
-core to itself. The protocol is a few tuples, all sent between two optimisation steps:
-
-  server -> job: ("go",) ("pause",) ("resume",) ("step", n) ("lr", x) ("speed", s) ("weights", id) ("stop",)
-  job -> server: ("ready",) ("want",) ("chunk", block, last, snapshot) ("weights", id, state_dict bytes)
-                 ("end", status, message, state_dict bytes) ("error", message)
-
-A job asks for a compute slot ("want") before each chunk of steps and gives it back by
-sending the chunk, so the server's cap on computing jobs holds across processes."""
+core to itself. The messages are the typed ones of rnnlab.jobs.messages; the job owns its
+pause and step budget and reports them (State) whenever they change."""
 
 from __future__ import annotations
 
@@ -22,35 +16,76 @@ import torch
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.jobs.messages import (
+    AskWeights,
+    Chunk,
+    End,
+    Failed,
+    Go,
+    Pause,
+    Ready,
+    Resume,
+    SetLr,
+    SetSpeed,
+    State,
+    Step,
+    Stop,
+    Want,
+    Weights,
+)
 from rnnlab.learn.history import block_of
 from rnnlab.learn.trainer import Trainer
 
 CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
 SNAPSHOT_SECONDS = 0.1  # how often the current window is captured for the plot
+
+
 class _Job:
-    def __init__(self, conn: Connection, trainer: Trainer, paused: bool, speed: float | None) -> None:
+    def __init__(self, conn: Connection, trainer: Trainer, paused: bool, speed: float | None,
+                 weights_every: float | None) -> None:
         self.conn, self.trainer = conn, trainer
-        self.paused, self.speed, self.budget = paused, speed, 0
+        self.state = State(paused)
+        self.reported = self.state
+        self.speed = speed
+        self.weights_every, self.weights_at = weights_every, time.monotonic()
         self.stopping = False
         self.snapshot_at = 0.0
         self.next_at = 0.0  # when the next paced step is due
 
-    def handle(self, message: tuple) -> None:
-        kind = message[0]
-        if kind == "pause":
-            self.paused, self.budget = True, 0
-        elif kind == "resume":
-            self.paused = False
-        elif kind == "step":
-            self.paused, self.budget = True, self.budget + int(message[1])
-        elif kind == "lr":
-            self.trainer.set_lr(float(message[1]))
-        elif kind == "speed":
-            self.speed = message[1]
-        elif kind == "weights":
-            self.conn.send(("weights", message[1], weights_bytes(self.trainer.model)))
-        elif kind == "stop":
-            self.stopping = True
+    @property
+    def idle(self) -> bool:
+        return self.state.phase == "paused"
+
+    def handle(self, message: object) -> None:
+        match message:
+            case Pause():
+                self.state = State(True)
+            case Resume():
+                self.state = State(False)
+            case Step(n):
+                self.state = State(True, self.state.budget + n)
+            case SetLr(lr):
+                self.trainer.set_lr(lr)
+            case SetSpeed(steps_per_s):
+                self.speed = steps_per_s
+            case AskWeights(request):
+                self.conn.send(Weights(request, weights_bytes(self.trainer.model)))
+            case Stop():
+                self.stopping = True
+            case _:
+                raise TypeError(f"unexpected message from the server: {message!r}")
+        self.report()
+
+    def report(self, chunk: Chunk | None = None) -> None:
+        """Tell the server the state (with a chunk, or alone when a control changed it); weights at a pause."""
+        changed = self.state != self.reported
+        if chunk is not None:
+            self.conn.send(chunk)
+        elif changed:
+            self.conn.send(self.state)
+        if changed and self.idle and self.trainer.step > 0:
+            self.conn.send(Weights(0, weights_bytes(self.trainer.model), "pause"))
+        self.reported = self.state
 
     def drain(self, timeout: float = 0.0) -> None:
         """Handle every command waiting (or arriving within timeout)."""
@@ -62,14 +97,14 @@ class _Job:
             timeout = 0.0
 
     def wait_for_slot(self) -> bool:
-        self.conn.send(("want",))
+        self.conn.send(Want())
         while not self.stopping:
             try:
                 message = self.conn.recv()
             except EOFError:
                 self.stopping = True
                 break
-            if message[0] == "go":
+            if isinstance(message, Go):
                 return True
             self.handle(message)
         return False
@@ -77,15 +112,16 @@ class _Job:
     def run(self) -> None:
         while not self.stopping and not self.trainer.finished:
             self.drain()
-            if self.paused and self.budget == 0:
+            if self.idle:
                 self.drain(timeout=0.5)
                 continue
             if not self.wait_for_slot():
                 break
-            if self.paused and self.budget == 0:  # paused while it waited: give the slot straight back
-                self.conn.send(("chunk", block_of([]), None, None))
+            if self.idle:  # paused while it waited: give the slot straight back
+                self.report(Chunk(block_of([]), None, None, self.state))
                 continue
             self.chunk()
+            self.periodic_weights()
             if self.speed and not self.stopping:
                 # Paced to a clock, not a sleep after each step, so 50 steps/s means 50 whatever a step costs.
                 self.next_at = max(self.next_at + 1.0 / self.speed, time.monotonic() - 1.0 / self.speed)
@@ -93,26 +129,30 @@ class _Job:
 
     def chunk(self) -> None:
         trainer, done = self.trainer, []
-        if self.paused or time.monotonic() - self.snapshot_at > SNAPSHOT_SECONDS:
+        if self.state.paused or time.monotonic() - self.snapshot_at > SNAPSHOT_SECONDS:
             self.snapshot_at = time.monotonic()
             trainer.request_snapshot()
         deadline = time.monotonic() + CHUNK_SECONDS
-        limit = self.budget if self.paused else None
+        limit = self.state.budget if self.state.paused else None
         while not trainer.finished:
             done.append(next(trainer))
             if limit is not None and len(done) >= limit:
                 break
             if self.speed or time.monotonic() >= deadline or self.conn.poll():
                 break  # a command waits (Pause, say): answer it before the next step
-        if self.paused:
-            self.budget = max(0, self.budget - len(done))
+        if self.state.paused:
+            self.state = State(True, max(0, self.state.budget - len(done)))
         snapshot = next((p.snapshot for p in reversed(done) if p.snapshot is not None), None)
-        last = done[-1]._replace(snapshot=None)
-        self.conn.send(("chunk", block_of(done), last, snapshot))
+        self.report(Chunk(block_of(done), done[-1]._replace(snapshot=None), snapshot, self.state))
+
+    def periodic_weights(self) -> None:
+        if self.weights_every and time.monotonic() - self.weights_at >= self.weights_every:
+            self.weights_at = time.monotonic()
+            self.conn.send(Weights(0, weights_bytes(self.trainer.model), "periodic"))
 
 
 def job_main(conn: Connection, config_json: str, frame: pd.DataFrame | None, weights: dict | None,
-             paused: bool, speed: float | None) -> None:
+             paused: bool, speed: float | None, weights_every: float | None = None) -> None:
     """The job process: build the trainer, then train as the server says until done or stopped."""
     torch.set_num_threads(1)  # one core per job (DESIGN.md: more threads fight each other and the browser)
     try:
@@ -120,16 +160,16 @@ def job_main(conn: Connection, config_json: str, frame: pd.DataFrame | None, wei
         if weights is not None:
             trainer.model.load_state_dict(weights)
             trainer.reset_checkpoints()
-        conn.send(("ready",))
-        job = _Job(conn, trainer, paused, speed)
+        conn.send(Ready(State(paused)))
+        job = _Job(conn, trainer, paused, speed, weights_every)
         job.run()
         status = trainer.status if trainer.finished else "stopped"
         message = trainer.message or f"Stopped at step {trainer.step:,}."
-        conn.send(("end", status, message, weights_bytes(trainer.model)))
+        conn.send(End(status, message, weights_bytes(trainer.model)))
     except RnnlabError as exc:
-        _send_quietly(conn, ("error", str(exc)))
+        _send_quietly(conn, Failed(str(exc)))
     except Exception as exc:  # a bug: the server shows a sentence, the log keeps the type
-        _send_quietly(conn, ("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc})."))
+        _send_quietly(conn, Failed(f"Training failed unexpectedly ({type(exc).__name__}: {exc})."))
     finally:
         conn.close()
 
@@ -146,7 +186,7 @@ def read_weights(payload: bytes) -> dict[str, torch.Tensor]:
     return torch.load(io.BytesIO(payload), weights_only=True)
 
 
-def _send_quietly(conn: Connection, message: tuple) -> None:
+def _send_quietly(conn: Connection, message: object) -> None:
     try:
         conn.send(message)
     except (OSError, EOFError):
