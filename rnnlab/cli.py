@@ -46,6 +46,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     from rnnlab.learn.history import History
     from rnnlab.learn.trainer import Trainer
+    from rnnlab.store.folder import write_run_folder
 
     parser = _settings_parser("Train a recurrent network headless and save its history, config and weights.")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
@@ -65,10 +66,7 @@ def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
             print(_bar(progress, config.train.steps), end="\r", file=sys.stderr, flush=True)
     if not args.quiet:
         print(file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    history.to_frame().to_csv(args.out / "history.csv", index=False)
-    (args.out / "config.json").write_text(config.to_json())
-    torch.save(trainer.model.state_dict(), args.out / "weights.pt")
+    write_run_folder(args.out, config, history, trainer.model.state_dict())  # the run store's folder format
     losses = history.column("loss")
     print(trainer.message or f"Stopped at step {trainer.step:,}.", file=out)
     print(f"loss: first {losses[0]:.4g}, last {losses[-1]:.4g}; wrote {args.out}/history.csv, config.json, "
