@@ -12,7 +12,7 @@ from typing import TextIO
 import torch
 
 from rnnlab import presets
-from rnnlab.config import FIELDS, RunConfig
+from rnnlab.config import FIELDS, RunConfig, json_settings
 from rnnlab.errors import RnnlabError
 
 
@@ -28,25 +28,23 @@ def _settings_parser(description: str) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The file's settings, then the preset's, then each flag given on the command line."""
+    """The file's settings (or the preset's: an explicit preset replaces the file), then each flag given on
+    the command line, merged as a link's are: a series' own settings apply where none of these sets them."""
     flat: dict = {}
     if args.config is not None:
         try:
-            flat.update(RunConfig.from_json(args.config.read_text()).to_flat())
+            flat = json_settings(args.config.read_text())
         except OSError as exc:
             raise RnnlabError(f"Cannot read the config file {args.config}: {exc.strerror}.") from None
-        if args.preset:
-            flat = {"preset": args.preset}  # an explicit preset replaces the file's settings
-    elif args.preset:
-        flat["preset"] = args.preset
+    if args.preset:
+        flat = {"preset": args.preset}
     flat.update({f.name: getattr(args, f.name) for f in FIELDS if getattr(args, f.name) is not None})
-    return RunConfig.from_flat(flat, use_preset=args.config is None or bool(args.preset))
+    return RunConfig.from_flat(flat)
 
 
 def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     from rnnlab.learn.history import History
     from rnnlab.learn.trainer import Trainer
-    from rnnlab.store.folder import write_run_folder
 
     parser = _settings_parser("Train a recurrent network headless and save its history, config and weights.")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
@@ -66,7 +64,10 @@ def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
             print(_bar(progress, config.train.steps), end="\r", file=sys.stderr, flush=True)
     if not args.quiet:
         print(file=sys.stderr)
-    write_run_folder(args.out, config, history, trainer.model.state_dict())  # the run store's folder format
+    args.out.mkdir(parents=True, exist_ok=True)
+    history.to_frame().to_csv(args.out / "history.csv", index=False)
+    (args.out / "config.json").write_text(config.to_json())
+    torch.save(trainer.model.state_dict(), args.out / "weights.pt")
     losses = history.column("loss")
     print(trainer.message or f"Stopped at step {trainer.step:,}.", file=out)
     print(f"loss: first {losses[0]:.4g}, last {losses[-1]:.4g}; wrote {args.out}/history.csv, config.json, "

@@ -3,7 +3,6 @@ URL / command-line / JSON round-trips derived from that same table."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -184,18 +183,61 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+# The settings some series brings with it (rnnlab.series: GeneratorSpec / DatasetSpec.settings), in table order.
+SERIES_SETTING_NAMES: tuple[str, ...] = tuple(
+    f.name for f in FIELDS if any(f.name in spec.settings for spec in (*GENERATORS.values(), *DATASETS.values()))
+)
 
 
-def _section(name: str) -> list[tuple[str, Any]]:
-    return [(f.name, f.kind, field(default=f.default)) for f in FIELDS if f.section == name]
+def _default(name: str) -> Any:
+    """A setting's default, read from the table so the dataclasses below cannot drift from it
+    (tests/test_config.py checks that their fields are the table's, in order, with its types)."""
+    return FIELD_BY_NAME[name].default
 
 
-DataConfig = dataclasses.make_dataclass("DataConfig", _section("data"), frozen=True)
-DataConfig.__doc__ = "Which series, how it is generated, scaled and split."
-ModelConfig = dataclasses.make_dataclass("ModelConfig", _section("model"), frozen=True)
-ModelConfig.__doc__ = "The recurrent network: cell, size and head."
-TrainConfig = dataclasses.make_dataclass("TrainConfig", _section("train"), frozen=True)
-TrainConfig.__doc__ = "How the network is trained."
+@dataclass(frozen=True)
+class DataConfig:
+    """Which series, how it is generated, scaled and split."""
+
+    data: str = _default("data")
+    length: int = _default("length")
+    period: float = _default("period")
+    noise: float = _default("noise")
+    seed: int = _default("seed")
+    covariates: bool = _default("covariates")
+    scale: str = _default("scale")
+    val: float = _default("val")
+    test: float = _default("test")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The recurrent network: cell, size and head."""
+
+    cell: str = _default("cell")
+    hidden: int = _default("hidden")
+    layers: int = _default("layers")
+    bidirectional: bool = _default("bidirectional")
+    dropout: float = _default("dropout")
+    head: str = _default("head")
+    horizon: int = _default("horizon")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the network is trained."""
+
+    regime: str = _default("regime")
+    seq_len: int = _default("seq_len")
+    batch: int = _default("batch")
+    optimizer: str = _default("optimizer")
+    lr: float = _default("lr")
+    momentum: float = _default("momentum")
+    loss: str = _default("loss")
+    clip: float = _default("clip")
+    steps: int = _default("steps")
+    eval_every: int = _default("eval_every")
+    patience: int = _default("patience")
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
 
@@ -261,11 +303,14 @@ class RunConfig:
 
     def to_query(self, only_changes: bool = True) -> dict[str, str]:
         """A flat dict of strings for a URL; by default only what differs from the preset (or defaults)."""
-        base = RunConfig.from_flat({"preset": self.preset}) if self.preset else RunConfig()
+        # What a link naming only the preset and this series would give; the series itself is written
+        # unless the preset (or the default) already names it.
+        base = _merged(self.preset, {"data": self.data.data})
+        base["data"] = _merged(self.preset, {})["data"]
         query = {"preset": self.preset} if self.preset else {}
         for f in FIELDS:
             value = self.get(f.name)
-            if not only_changes or value != base.get(f.name):
+            if not only_changes or value != base[f.name]:
                 query[f.name] = _to_text(value)
         return query
 
@@ -274,27 +319,19 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> RunConfig:
-        try:
-            raw = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The config file is not valid JSON ({exc}).") from None
-        if not isinstance(raw, dict):
-            raise ConfigError("The config file must hold a JSON object of settings.")
-        return cls.from_flat(raw)
+        return cls.from_flat(json_settings(text))
 
     @classmethod
     def from_flat(cls, values: Mapping[str, Any], use_preset: bool = True) -> RunConfig:
-        """Strict: build from {name: value}; a preset is applied first, explicit values override it."""
+        """Strict: build from {name: value}, merged over the preset and the series' settings (see _merged).
+
+        use_preset=False keeps the preset only as a label (for values that already hold all settings)."""
         unknown = sorted(set(values) - set(FIELD_BY_NAME) - {"preset"})
         if unknown:
             raise ConfigError(f"Unknown setting {unknown[0]!r}; known settings: {', '.join(FIELD_BY_NAME)}.")
         preset = _preset_name(values.get("preset", ""))
-        merged: dict[str, Any] = {f.name: f.default for f in FIELDS}
-        if preset and use_preset:
-            merged.update(presets.PRESETS[preset].settings)
-        for name, raw in values.items():
-            if name != "preset":
-                merged[name] = FIELD_BY_NAME[name].parse(raw)
+        explicit = {name: FIELD_BY_NAME[name].parse(raw) for name, raw in values.items() if name in FIELD_BY_NAME}
+        merged = _merged(preset if use_preset else "", explicit)
         return cls._build(merged, preset)
 
     @classmethod
@@ -307,29 +344,27 @@ class RunConfig:
                 preset = _preset_name(params["preset"])
             except ConfigError as exc:
                 warnings.append(str(exc))
-        merged: dict[str, Any] = {f.name: f.default for f in FIELDS}
-        if preset:
-            merged.update(presets.PRESETS[preset].settings)
+        explicit: dict[str, Any] = {}
+        refused: list[tuple[str, str]] = []  # (sentence, setting whose fallback value to name, or "")
         for name, raw in params.items():
             if name == "preset":
                 continue
             f = FIELD_BY_NAME.get(name)
             if f is None:
-                warnings.append(f"Ignored unknown setting {str(name)[:40]!r}.")
+                refused.append((f"Ignored unknown setting {str(name)[:40]!r}.", ""))
                 continue
             try:
-                merged[name] = f.parse(raw)
+                explicit[name] = f.parse(raw)
             except ConfigError as exc:
-                warnings.append(f"{exc} Using {_to_text(merged[name])}.")
+                refused.append((str(exc), name))
+        merged = _merged(preset, explicit)
+        warnings += [f"{text} Using {_to_text(merged[name])}." if name else text for text, name in refused]
         try:
             return cls._build(merged, preset), warnings
         except ConfigError as exc:
             # Individually valid values that clash: fall back to the preset alone.
             warnings.append(f"{exc} The link's settings were reset to {'the preset' if preset else 'the defaults'}.")
-            base = {f.name: f.default for f in FIELDS}
-            if preset:
-                base.update(presets.PRESETS[preset].settings)
-            return cls._build(base, preset), warnings
+            return cls._build(_merged(preset, {}), preset), warnings
 
     @classmethod
     def _build(cls, merged: Mapping[str, Any], preset: str) -> RunConfig:
@@ -338,6 +373,44 @@ class RunConfig:
             for section, kind in _SECTIONS.items()
         }
         return cls(preset=preset, **parts)
+
+
+def json_settings(text: str | bytes) -> dict[str, Any]:
+    """The {name: value} object of a JSON config file, unchecked (from_flat checks it)."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The config file is not valid JSON ({exc}).") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("The config file must hold a JSON object of settings.")
+    return raw
+
+
+def series_settings(name: str, preset: str = "") -> dict[str, Any]:
+    """The settings choosing series `name` brings, for every setting some series sets (period, length,
+    seq_len): the preset's value if it sets one, else this series' own, else the table's default. The
+    sidebar applies them when a series is picked, so it agrees with a link or a command line naming it."""
+    if preset:
+        return {key: value for key, value in _merged(preset, {"data": name}).items() if key in SERIES_SETTING_NAMES}
+    own = getattr(GENERATORS.get(name) or DATASETS.get(name), "settings", {})
+    return {key: own.get(key, FIELD_BY_NAME[key].default) for key in SERIES_SETTING_NAMES}
+
+
+def has_covariates(name: str) -> bool:
+    """Whether series `name` has columns besides its target (an upload may: it depends on the file)."""
+    spec = GENERATORS.get(name) or DATASETS.get(name)
+    return bool(spec.covariates) if spec is not None else name == UPLOAD_NAME
+
+
+def _merged(preset: str, explicit: Mapping[str, Any]) -> dict[str, Any]:
+    """Every setting, the one merge: the table's defaults, then the chosen series' settings, then the
+    preset's (which count as explicit), then the explicit values (already parsed)."""
+    chosen = presets.PRESETS[preset].settings if preset else {}
+    merged: dict[str, Any] = {f.name: f.default for f in FIELDS}
+    merged.update(series_settings(explicit.get("data", chosen.get("data", merged["data"]))))
+    merged.update(chosen)
+    merged.update(explicit)
+    return merged
 
 
 def _preset_name(raw: Any) -> str:

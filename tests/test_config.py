@@ -1,5 +1,6 @@
 """The settings table, validation and the URL / JSON round trips."""
 
+import dataclasses
 import json
 
 import pytest
@@ -7,7 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnlab import presets
-from rnnlab.config import FIELD_BY_NAME, FIELDS, MAX_ACTIVATIONS_PER_STEP, RunConfig
+from rnnlab.config import (
+    FIELD_BY_NAME,
+    FIELDS,
+    MAX_ACTIVATIONS_PER_STEP,
+    SERIES_SETTING_NAMES,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    has_covariates,
+    series_settings,
+)
 from rnnlab.errors import ConfigError
 
 REQUIRED_NAMES = ("data noise seed cell hidden layers bidirectional dropout head horizon regime seq_len batch "
@@ -31,7 +43,7 @@ def test_cell_accepts_all_four_cells():
 
 def test_booleans_accept_digits_and_words():
     for text, value in (("1", True), ("0", False), ("true", True), ("false", False), ("True", True)):
-        assert RunConfig.from_flat({"bidirectional": text}).model.bidirectional is value
+        assert RunConfig.from_flat({"bidirectional": text, "head": "last"}).model.bidirectional is value
 
 
 def test_data_names_include_sine_and_load():
@@ -98,7 +110,7 @@ def test_broken_json_is_a_config_error():
 
 def test_query_string_round_trip():
     config = RunConfig.from_flat({"cell": "gru", "hidden": 64, "layers": 2, "bidirectional": True,
-                                  "dropout": 0.2, "lr": 0.0003, "steps": 123})
+                                  "head": "last", "dropout": 0.2, "lr": 0.0003, "steps": 123})
     query = config.to_query()
     assert query["cell"] == "gru" and query["hidden"] == "64" and query["bidirectional"] == "1"
     assert all(isinstance(v, str) for v in query.values())
@@ -224,3 +236,77 @@ def test_every_number_outside_its_range_is_refused_by_name(name):
         config, warnings = RunConfig.from_query({name: str(outside)})
         assert config.get(name) == RunConfig().get(name)
         assert warnings and warnings[0].startswith(f"{name} must be between")
+
+
+# --- the dataclasses and the table ------------------------------------------------------------
+
+@pytest.mark.parametrize("section, kind", [("data", DataConfig), ("model", ModelConfig), ("train", TrainConfig)])
+def test_each_dataclass_holds_its_sections_fields_of_the_table_in_order_with_its_types_and_defaults(section, kind):
+    table = [f for f in FIELDS if f.section == section]
+    fields = dataclasses.fields(kind)
+    assert [f.name for f in fields] == [f.name for f in table]
+    assert [f.type for f in fields] == [f.kind.__name__ for f in table]
+    assert [f.default for f in fields] == [f.default for f in table]
+
+
+# --- series settings: one merge for links, files, the command line and the sidebar -------------
+
+def test_naming_a_series_brings_its_settings():
+    assert RunConfig.from_flat({"data": "load"}).data.period == 24.0
+    assert RunConfig.from_flat({"data": "load"}).data.length == 2016
+    assert RunConfig.from_flat({"data": "echo"}).train.seq_len == 60
+    assert RunConfig.from_flat({"data": "nile"}).train.seq_len == 10
+    assert RunConfig.from_flat({"data": "co2"}).train.seq_len == 24
+    assert RunConfig.from_flat({"data": "sine"}) == RunConfig()
+
+
+def test_explicit_settings_override_the_series_settings():
+    config = RunConfig.from_flat({"data": "load", "period": 12, "seq_len": 48})
+    assert (config.data.period, config.data.length, config.train.seq_len) == (12.0, 2016, 48)
+
+
+def test_a_presets_settings_count_as_explicit_over_the_series_settings():
+    config = RunConfig.from_flat({"preset": "long-memory"})  # echo, but period 20 and seq_len 22
+    assert (config.data.data, config.data.period, config.train.seq_len) == ("echo", 20.0, 22)
+    switched = RunConfig.from_flat({"preset": "udacity-sine", "data": "load"})  # the preset sets period 40
+    assert (switched.data.period, switched.data.length) == (40.0, 2016)
+
+
+def test_series_settings_cover_every_setting_some_series_sets():
+    assert set(SERIES_SETTING_NAMES) == {"period", "length", "seq_len"}
+    assert series_settings("sine") == {"length": 1000, "period": 40.0, "seq_len": 20}
+    assert series_settings("load") == {"length": 2016, "period": 24.0, "seq_len": 20}
+    assert series_settings("sine", "lstm-load") == {"length": 2016, "period": 24.0, "seq_len": 24}
+
+
+def test_a_link_writes_only_what_differs_from_the_series_settings():
+    assert RunConfig.from_flat({"data": "load"}).to_query() == {"data": "load"}
+    assert RunConfig.from_flat({"data": "load", "period": 40}).to_query() == {"data": "load", "period": "40"}
+    assert RunConfig.from_flat({"preset": "long-memory"}).to_query() == {"preset": "long-memory"}
+
+
+def test_a_bad_link_value_falls_back_to_the_series_setting():
+    config, warnings = RunConfig.from_query({"data": "load", "period": "often"})
+    assert config.data.period == 24.0
+    assert warnings == ["period must be a number (got 'often'). Using 24."]
+
+
+def test_which_series_have_covariates():
+    assert has_covariates("load") and has_covariates("echo") and has_covariates("upload")
+    assert not has_covariates("sine") and not has_covariates("nile")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["", *presets.PRESETS]),
+       st.dictionaries(st.sampled_from([f.name for f in FIELDS]), st.just(None), max_size=6),
+       st.data())
+def test_any_partial_settings_round_trip_through_a_link_and_a_file(preset, names, draw):
+    values = {name: draw.draw(_field_values(FIELD_BY_NAME[name])) for name in names}
+    try:
+        config = RunConfig.from_flat({"preset": preset, **values} if preset else values)
+    except ConfigError:
+        return
+    again, warnings = RunConfig.from_query(config.to_query())
+    assert warnings == [] and again == config
+    assert RunConfig.from_json(config.to_json()) == config
+

@@ -69,3 +69,15 @@ def test_co2_rises_over_the_decades():
 def test_unknown_dataset_is_refused_with_the_valid_names():
     with pytest.raises(DataError, match="sunspots"):
         load_dataset("nope")
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_a_datasets_declared_covariates_and_settings_hold(name):
+    from rnnlab.config import FIELD_BY_NAME, RunConfig
+    from rnnlab.series.data import prepare
+
+    assert tuple(load_dataset(name).columns[1:]) == DATASETS[name].covariates
+    for setting, value in DATASETS[name].settings.items():
+        FIELD_BY_NAME[setting].check(value)
+    # Its own settings leave every part of the split room for a window.
+    prepare(RunConfig.from_flat({"data": name}), load_dataset(name))

@@ -7,8 +7,10 @@ covariates, all float64; Gaussian noise of std `noise` is added to the target on
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,11 +20,14 @@ __all__ = ["GeneratorSpec", "GENERATORS"]
 
 @dataclass(frozen=True)
 class GeneratorSpec:
-    """A named generator: the function and the words the UI shows for it."""
+    """A named generator: the function, the words the UI shows for it, the settings it needs to make
+    sense (over the settings table's defaults; explicit settings override them) and its covariate columns."""
 
     fn: Callable[[int, float, float, int], pd.DataFrame]
     title: str
     description: str
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    covariates: tuple[str, ...] = ()
 
 
 def _rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -215,9 +220,14 @@ GENERATORS: dict[str, GeneratorSpec] = {
                                  "Each point is the last plus a random step: not predictable beyond the trend."),
     "mackey_glass": GeneratorSpec(mackey_glass, "Mackey-Glass (chaotic)",
                                   "A chaotic delay equation (tau = 17): deterministic, yet never repeats."),
+    # Windows twice the delay, so every echo's pulse is inside the window that must repeat it.
     "echo": GeneratorSpec(echo, "Echo (long memory)",
-                          "The target repeats the input signal `period` steps later: a test of memory."),
+                          "The target repeats the input signal `period` steps later: a test of memory.",
+                          MappingProxyType({"period": 30.0, "seq_len": 60}), covariates=("signal",)),
+    # Hourly samples for twelve weeks: a day is 24 samples, and the weekly cycle repeats a dozen times.
     "load": GeneratorSpec(load, "Electric load (7 features)",
                           "Hourly electricity demand with wind, temperature, pressure, humidity, weather "
-                          "and holidays; daily and weekly cycles; `period` samples per day."),
+                          "and holidays; daily and weekly cycles; `period` samples per day.",
+                          MappingProxyType({"period": 24.0, "length": 2016}),
+                          covariates=("wind", "temperature", "pressure", "humidity", "weather", "holiday")),
 }

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from rnnlab import presets
-from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig
+from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig, has_covariates, series_settings
 from rnnlab.errors import ConfigError
 from rnnlab.series.datasets import DATASETS
 from rnnlab.series.generators import GENERATORS
@@ -58,7 +58,7 @@ def _irrelevant(name: str, values: dict[str, Any]) -> bool:
         "dropout": values.get("layers", 1) < 2,
         "momentum": values.get("optimizer") == "adam",
         "length": values.get("data") not in GENERATORS,
-        "covariates": values.get("data") not in ("load", "echo", "upload"),
+        "covariates": not has_covariates(values.get("data") or ""),
     }.get(name, False)
 
 
@@ -69,19 +69,10 @@ def _apply(config: RunConfig) -> None:
     st.session_state["preset_choice"] = config.preset
 
 
-# Picking a series applies the settings it needs to make sense (a day of hourly load is 24
-# samples; the Nile's 100 years leave room for short windows only).
-SERIES_SETTINGS: dict[str, dict[str, Any]] = {
-    "load": {"period": 24.0, "length": 2016},
-    "echo": {"period": 30.0, "seq_len": 60},
-    "nile": {"seq_len": 10},
-    "sunspots": {"seq_len": 20},
-    "co2": {"seq_len": 24},
-}
-
-
 def _choose_series() -> None:
-    for name, value in SERIES_SETTINGS.get(st.session_state[PREFIX + "data"], {}).items():
+    """Picking a series applies the settings it brings, as a link or the command line naming it would."""
+    preset = st.session_state.get("preset_choice") or ""
+    for name, value in series_settings(st.session_state[PREFIX + "data"], preset).items():
         st.session_state[PREFIX + name] = value
 
 

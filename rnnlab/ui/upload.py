@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab.errors import RnnlabError
-from rnnlab.series import data
+from rnnlab.series import csvfile
 from rnnlab.ui.session import workspace
 from rnnlab.ui.settings import PREFIX
 
@@ -33,13 +33,15 @@ def panel() -> None:
     if file is None:
         return
     try:
-        table = data.read_csv(file.getvalue())
+        table = csvfile.read_csv(file.getvalue())
     except RnnlabError as exc:
         st.error(f"{file.name}: {exc}")
         return
-    guess = data.guess_columns(table)
+    guess = csvfile.guess_columns(table)
+    if guess.notes:  # why a column is missing from the pickers, or preselected as the time
+        st.info("\n\n".join(guess.notes))
     if not guess.numeric:
-        st.error(f"{file.name}: no column holds numbers, so there is nothing to forecast.")
+        st.error(f"{file.name}: no column holds usable numbers, so there is nothing to forecast.")
         return
     columns = list(table.columns)
     time_options = [NO_TIME] + columns
@@ -47,13 +49,18 @@ def panel() -> None:
     time_column = left.selectbox("Time column", time_options,
                                  index=time_options.index(guess.time) if guess.time in columns else 0,
                                  key="csv_time")
-    target = mid.selectbox("Target (what to predict)", list(guess.numeric),
-                           index=list(guess.numeric).index(guess.target) if guess.target in guess.numeric else 0,
-                           key="csv_target")
+    targets = [c for c in guess.numeric if c != time_column]
+    if not targets:
+        st.error(f"{file.name}: {time_column!r} is the time column and no other column holds usable numbers; "
+                 f"choose {NO_TIME} as the time column to forecast {time_column!r} itself.")
+        return
+    target = mid.selectbox("Target (what to predict)", targets,
+                           index=targets.index(guess.target) if guess.target in targets else 0, key="csv_target")
     covariates = right.multiselect("Covariates (extra inputs)",
-                                   [c for c in columns if c not in (target, time_column)], key="csv_covariates")
+                                   [c for c in guess.numeric if c not in (target, time_column)],
+                                   key="csv_covariates")
     try:
-        frame = data.series_from_table(table, None if time_column == NO_TIME else time_column, target, covariates)
+        frame = csvfile.series_from_table(table, None if time_column == NO_TIME else time_column, target, covariates)
     except RnnlabError as exc:
         st.error(f"{file.name}: {exc}")
         return

@@ -5,8 +5,11 @@ Each CSV has a `time` column of ISO dates and one value column, the target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
+from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
@@ -17,7 +20,8 @@ __all__ = ["DatasetSpec", "DATASETS", "load_dataset"]
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A bundled dataset: its file, the words the UI shows, where it comes from and its pandas frequency."""
+    """A bundled dataset: its file, the words the UI shows, where it comes from, its pandas frequency, and
+    the settings it needs to make sense (over the table's defaults; explicit settings override them)."""
 
     filename: str
     title: str
@@ -25,6 +29,8 @@ class DatasetSpec:
     source: str
     frequency: str  # a pandas offset alias ("YS" yearly, "MS" monthly), e.g. to extend the index
     season: int = 1  # rows per seasonal cycle, for the seasonal naive baseline (1: no season)
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    covariates: tuple[str, ...] = ()  # every bundled file holds the target alone
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -36,6 +42,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "(as bundled with statsmodels, statsmodels.datasets.sunspots).",
         "YS",
         season=11,  # the solar cycle
+        settings=MappingProxyType({"seq_len": 20}),  # about two solar cycles per window
     ),
     "nile": DatasetSpec(
         "nile.csv",
@@ -44,6 +51,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "Cobb, G. W. (1978), 'The Problem of the Nile', Biometrika 65(2); public domain "
         "(as bundled with statsmodels, statsmodels.datasets.nile).",
         "YS",
+        settings=MappingProxyType({"seq_len": 10}),  # 100 years: only short windows leave a validation part
     ),
     "co2": DatasetSpec(
         "co2.csv",
@@ -54,6 +62,7 @@ DATASETS: dict[str, DatasetSpec] = {
         "to monthly means; 5 months without data filled by linear interpolation.",
         "MS",
         season=12,
+        settings=MappingProxyType({"seq_len": 24}),  # two yearly cycles per window
     ),
 }
 
