@@ -35,15 +35,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0):
-    """Yields the base URL of a fresh server; stops it afterwards."""
-    port = free_port()
+def streamlit_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0, script: str = "app.py",
+                     port: int | None = None):
+    """Yields the base URL of a fresh server running `script` (from the repository root) on `port` (a free one
+    by default; the same port again restarts "the same" server for the browser); stops it afterwards."""
+    port = port or free_port()
     log = (ARTIFACTS / f"server-{port}.log")
     ARTIFACTS.mkdir(exist_ok=True)
     env = {**os.environ, **(extra_env or {})}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
@@ -110,3 +112,38 @@ def server_log(url: str) -> str:
     """What the server started by streamlit_server(url) has printed so far."""
     port = url.rsplit(":", 1)[-1]
     return (ARTIFACTS / f"server-{port}.log").read_text(errors="replace")
+
+
+# --- live charts (rnnlab/ui/live_chart.py): shared with bench/browser.py -------------------------------
+MARK = """(keys) => keys.forEach((k) => {
+  const node = document.querySelector(`.st-key-${k} .js-plotly-plot`);
+  if (node) node.__rbMark = k;
+})"""
+
+MARKED = """(keys) => keys.every((k) => document.querySelector(`.st-key-${k} .js-plotly-plot`)?.__rbMark === k)"""
+
+BLANK = """async ([keys, samples, ms]) => {
+  let blank = 0;
+  for (let i = 0; i < samples; i++) {
+    const drawn = keys.every((k) => Array.from(
+      document.querySelectorAll(`.st-key-${k} .js-plotly-plot .scatterlayer path.js-line`))
+      .some((p) => (p.getAttribute('d') || '').length > 0));
+    if (!drawn) blank++;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+  return blank;
+}"""
+
+
+def mark_charts(page, keys) -> None:
+    """Tag each chart's Plotly node, to find out later whether it is still the same node."""
+    page.evaluate(MARK, list(keys))
+
+
+def charts_marked(page, keys) -> bool:
+    return page.evaluate(MARKED, list(keys))
+
+
+def blank_samples(page, keys, samples: int = 100, ms: int = 50) -> int:
+    """Of `samples` looks `ms` apart, how many found a chart without a drawn line (a remount shows none)."""
+    return page.evaluate(BLANK, [list(keys), samples, ms])

@@ -1,0 +1,75 @@
+"""The browser's workspace id (rnnlab.ui.workspace_id): headless through AppTest, then in Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnlab.store import is_workspace_id, new_workspace_id
+from rnnlab.ui.workspace_id import ID_KEY, STORAGE_KEY
+
+APP = Path(__file__).resolve().parent / "workspace_id_app.py"
+
+
+def shown_id(at: AppTest) -> str:
+    return at.markdown[0].value.split("`")[1]
+
+
+def test_without_a_browser_a_session_gets_one_stable_id():
+    at = AppTest.from_file(str(APP)).run()
+    assert not at.exception
+    first = shown_id(at)
+    assert is_workspace_id(first)
+    at.button(key="rerun").click().run()
+    assert shown_id(at) == first
+    other = AppTest.from_file(str(APP)).run()
+    assert shown_id(other) != first  # another session, another workspace
+
+
+def test_a_test_can_choose_the_id():
+    chosen = new_workspace_id()
+    at = AppTest.from_file(str(APP))
+    at.session_state[ID_KEY] = chosen
+    assert shown_id(at.run()) == chosen
+
+
+def test_a_forged_id_in_session_state_is_replaced():
+    at = AppTest.from_file(str(APP))
+    at.session_state[ID_KEY] = "guess"
+    assert is_workspace_id(shown_id(at.run())) and shown_id(at) != "guess"
+
+
+def wait_for_id(page) -> str:
+    page.wait_for_function("() => /workspace: [A-Za-z0-9_-]{22,}/.test(document.body.innerText)", timeout=30_000)
+    return page.evaluate("() => document.body.innerText.match(/workspace: ([A-Za-z0-9_-]+)/)[1]")
+
+
+def test_the_browser_keeps_its_id_across_reloads_and_restarts_and_others_get_their_own():
+    from browser_support import launch_chromium, require_browser, streamlit_server
+
+    require_browser()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            with streamlit_server(script="tests/workspace_id_app.py") as url:
+                page.goto(url)
+                first = wait_for_id(page)
+                assert is_workspace_id(first) and len(first) == 32
+                assert page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')") == first
+                assert first not in page.url
+                page.reload()
+                assert wait_for_id(page) == first
+                stranger = browser.new_context().new_page()
+                stranger.goto(url)
+                assert wait_for_id(stranger) != first
+            port = int(url.rsplit(":", 1)[1])
+            with streamlit_server(script="tests/workspace_id_app.py", port=port) as url:  # restarted: same origin
+                page.goto(url)
+                assert wait_for_id(page) == first
+        finally:
+            browser.close()
