@@ -56,7 +56,7 @@ class BareLoop:
     """The bare loop for a config, stepped `n` steps at a time; the data is prepared up front."""
 
     def __init__(self, config, eval_every: int | None = None) -> None:
-        from rnnlab.learn.trainer import _spread
+        from rnnlab.learn.trainer import spread_windows
         from rnnlab.series import data as data_mod
 
         t, m = config.train, config.model
@@ -64,7 +64,7 @@ class BareLoop:
         self.streaming = t.regime == "streaming"
         stride = t.seq_len if self.streaming else 1
         self.x, self.y = data_mod.windows(prepared, "train", t.seq_len, m.head, m.horizon, stride=stride)
-        self.x_val, self.y_val = _spread(*data_mod.windows(prepared, "val", t.seq_len, m.head, m.horizon))
+        self.x_val, self.y_val = spread_windows(*data_mod.windows(prepared, "val", t.seq_len, m.head, m.horizon))
         torch.manual_seed(config.data.seed)
         self.rng = np.random.default_rng(config.data.seed)
         self.net = BareNet(m.cell, prepared.input_size, m.hidden, m.layers, m.bidirectional, m.head,

@@ -250,6 +250,9 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     preset: str = ""
+    # Learning-rate changes made while the run trained, ((step, lr), ...): from that step on, that rate.
+    # The trainer replays them, so an exported config (and script) reproduces a run whose rate was changed live.
+    lr_schedule: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -273,6 +276,11 @@ class RunConfig:
             )
         if self.preset and self.preset not in presets.PRESETS:
             raise ConfigError(f"preset must be one of {', '.join(presets.PRESETS)} (got {self.preset!r}).")
+        steps = [step for step, _ in self.lr_schedule]
+        if steps != sorted(set(steps)) or (steps and steps[0] < 1):
+            raise ConfigError("lr_schedule must list (step, lr) changes at increasing steps from 1 on.")
+        for _, lr in self.lr_schedule:
+            FIELD_BY_NAME["lr"].check(lr)
 
     # --- access -----------------------------------------------------------
     def get(self, name: str) -> Any:
@@ -299,6 +307,8 @@ class RunConfig:
         """{name: typed value} for every setting, plus the preset name if any."""
         flat: dict[str, Any] = {"preset": self.preset} if self.preset else {}
         flat.update({f.name: self.get(f.name) for f in FIELDS})
+        if self.lr_schedule:
+            flat["lr_schedule"] = [list(change) for change in self.lr_schedule]
         return flat
 
     def to_query(self, only_changes: bool = True) -> dict[str, str]:
@@ -326,13 +336,13 @@ class RunConfig:
         """Strict: build from {name: value}, merged over the preset and the series' settings (see _merged).
 
         use_preset=False keeps the preset only as a label (for values that already hold all settings)."""
-        unknown = sorted(set(values) - set(FIELD_BY_NAME) - {"preset"})
+        unknown = sorted(set(values) - set(FIELD_BY_NAME) - {"preset", "lr_schedule"})
         if unknown:
             raise ConfigError(f"Unknown setting {unknown[0]!r}; known settings: {', '.join(FIELD_BY_NAME)}.")
         preset = _preset_name(values.get("preset", ""))
         explicit = {name: FIELD_BY_NAME[name].parse(raw) for name, raw in values.items() if name in FIELD_BY_NAME}
         merged = _merged(preset if use_preset else "", explicit)
-        return cls._build(merged, preset)
+        return cls._build(merged, preset, _lr_schedule(values.get("lr_schedule", ())))
 
     @classmethod
     def from_query(cls, params: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
@@ -367,12 +377,13 @@ class RunConfig:
             return cls._build(_merged(preset, {}), preset), warnings
 
     @classmethod
-    def _build(cls, merged: Mapping[str, Any], preset: str) -> RunConfig:
+    def _build(cls, merged: Mapping[str, Any], preset: str,
+               lr_schedule: tuple[tuple[int, float], ...] = ()) -> RunConfig:
         parts = {
             section: kind(**{f.name: merged[f.name] for f in FIELDS if f.section == section})
             for section, kind in _SECTIONS.items()
         }
-        return cls(preset=preset, **parts)
+        return cls(preset=preset, lr_schedule=lr_schedule, **parts)
 
 
 def json_settings(text: str | bytes) -> dict[str, Any]:
@@ -420,6 +431,14 @@ def _preset_name(raw: Any) -> str:
     if name and name not in presets.PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(presets.PRESETS)} (got {name[:40]!r}).")
     return name
+
+
+def _lr_schedule(raw: Any) -> tuple[tuple[int, float], ...]:
+    """((step, lr), ...) from a JSON list of [step, lr] pairs; RunConfig.validate checks the values."""
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(c, (list, tuple)) and len(c) == 2 for c in raw):
+        raise ConfigError("lr_schedule must be a list of [step, lr] pairs, e.g. [[500, 0.001]].")
+    lr = FIELD_BY_NAME["lr"]
+    return tuple((_coerce(FIELD_BY_NAME["steps"], step), _coerce(lr, value)) for step, value in raw)
 
 
 def _to_text(value: Any) -> str:

@@ -29,7 +29,7 @@ from rnnlab.export.script import (
     load_weights,
     weights_bytes,
 )
-from rnnlab.learn.history import History
+from rnnlab.learn.history import History, lr_changes
 from rnnlab.learn.models import build_model
 from rnnlab.learn.trainer import Trainer
 from rnnlab.series.data import make_series
@@ -55,7 +55,8 @@ RUNS = {
         {"preset": "lstm-load", "length": 600, "hidden": 16, "lr": 0.05, "eval_every": 2, "patience": 1}, 20, None),
     "nile dataset, noise, minmax, bidirectional relu rnn, sgd": (
         {"data": "nile", "seq_len": 5, "val": 0.2, "test": 0.1, "noise": 0.1, "scale": "minmax",
-         "cell": "rnn_relu", "bidirectional": True, "optimizer": "sgd", "hidden": 16, "eval_every": 10}, 30, None),
+         "cell": "rnn_relu", "bidirectional": True, "head": "last", "optimizer": "sgd", "hidden": 16,
+         "eval_every": 10}, 30, None),
     "uploaded series, streaming lstm, last-step head": (
         {"data": "upload", "regime": "streaming", "cell": "lstm", "head": "last", "horizon": 3, "seq_len": 12,
          "eval_every": 10}, 30, uploaded_series()),
@@ -67,9 +68,29 @@ def config_of(name: str) -> RunConfig:
     return RunConfig.from_flat({**settings, "steps": steps})
 
 
+# A run whose learning rate is changed twice while it trains, as the sidebar changes it live:
+# (settings, {after this step: the new rate}).
+LIVE_LR_RUN = ({"cell": "gru", "length": 400, "seq_len": 16, "eval_every": 10, "steps": 60, "seed": 3},
+               {20: 0.002, 45: 0.03})
+
+
 @pytest.fixture(scope="module")
-def script_runs(tmp_path_factory) -> dict[str, Path]:
-    """Every RUNS script exported and run (--steps) in its own folder, all in parallel."""
+def live_lr_run() -> tuple[RunConfig, pd.DataFrame]:
+    """The run's config (as it started) and its history, the rate changed between steps as the job does."""
+    settings, changes = LIVE_LR_RUN
+    config = RunConfig.from_flat(settings)
+    trainer, history = Trainer(config), History()
+    for progress in trainer:
+        history.append(progress)
+        if progress.step in changes:
+            trainer.set_lr(changes[progress.step])
+    return config, history.to_frame()
+
+
+@pytest.fixture(scope="module")
+def script_runs(tmp_path_factory, live_lr_run) -> dict[str, Path]:
+    """Every RUNS script exported and run (--steps) in its own folder, all in parallel; and the live-lr run
+    exported as a script and as a config that `python -m rnnlab train --config` replays."""
     folders, processes = {}, {}
     for index, (name, (_, steps, frame)) in enumerate(RUNS.items()):
         config = config_of(name)
@@ -79,10 +100,21 @@ def script_runs(tmp_path_factory) -> dict[str, Path]:
         processes[name] = subprocess.Popen([sys.executable, str(script), "--steps", str(steps)], cwd=folder,
                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         folders[name] = folder
+    config, frame = live_lr_run
+    exported = config.replace(lr_schedule=lr_changes(frame, config.train.lr))
+    folder = folders["live lr"] = tmp_path_factory.mktemp("live_lr")
+    (folder / "exported.py").write_text(export_script(exported), encoding="utf-8")
+    (folder / "config.json").write_bytes(config_json(exported))
+    processes["live lr"] = subprocess.Popen([sys.executable, "exported.py"], cwd=folder, stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True)
+    processes["live lr, cli"] = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab", "train", "--config", str(folder / "config.json"), "--out",
+         str(folder / "cli"), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parent.parent)
     for name, process in processes.items():
-        out, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=600)  # a guard against a hang, not a speed limit
         assert process.returncode == 0, f"{name}: the script failed\n{err}"
-        assert "val_loss" in out
+        assert "val_loss" in out or name.endswith("cli")
     return folders
 
 
@@ -104,6 +136,31 @@ def test_exported_script_reproduces_the_loss_curve(script_runs, name):
         torch.testing.assert_close(weights[key], value, rtol=1e-5, atol=1e-7)
 
 
+def test_live_lr_changes_are_the_history_steps_where_the_rate_changed(live_lr_run):
+    config, frame = live_lr_run
+    assert lr_changes(frame, config.train.lr) == ((21, 0.002), (46, 0.03))
+    assert frame["lr"].iloc[19] == config.train.lr and frame["lr"].iloc[20] == 0.002  # step 21 used the new rate
+
+
+def test_export_after_live_lr_changes_replays_them(script_runs, live_lr_run):
+    config, frame = live_lr_run
+    folder = script_runs["live lr"]
+    exported = RunConfig.from_json((folder / "config.json").read_bytes())
+    assert exported.lr_schedule == ((21, 0.002), (46, 0.03)) and exported.train.lr == config.train.lr
+    assert exported.replace(lr_schedule=()) == config  # otherwise the settings the run started with
+    script = pd.read_csv(folder / "history.csv")
+    cli = pd.read_csv(folder / "cli" / "history.csv")
+    for replay in (script, cli):
+        assert replay["step"].tolist() == frame["step"].tolist()
+        np.testing.assert_allclose(replay["loss"], frame["loss"], rtol=1e-5, atol=0)
+        np.testing.assert_allclose(replay["val_loss"], frame["val_loss"], rtol=1e-5, atol=0)
+    np.testing.assert_array_equal(cli["lr"], frame["lr"])
+    # Without the schedule the curves part after step 21: the replay is what makes them agree.
+    unchanged = [p.loss for p in Trainer(config)]
+    assert unchanged[:20] == frame["loss"][:20].tolist()
+    assert not np.allclose(unchanged[21:], frame["loss"][21:], rtol=1e-3)
+
+
 def test_early_stopping_run_really_stopped_early(script_runs):
     name = "lstm-load multivariate with early stopping"
     assert len(pd.read_csv(script_runs[name] / "history.csv")) < RUNS[name][1]
@@ -114,7 +171,7 @@ VARIANTS = [
     {"preset": "lstm-load", "patience": 5, "clip": 1.0, "optimizer": "rmsprop", "loss": "huber"},
     {"data": "co2", "scale": "none", "cell": "gru", "head": "last", "horizon": 4, "regime": "streaming"},
     {"data": "sunspots", "seq_len": 10, "cell": "rnn", "covariates": False, "loss": "mae"},
-    {"data": "echo", "covariates": False, "bidirectional": True, "layers": 3, "dropout": 0.3},
+    {"data": "echo", "covariates": False, "bidirectional": True, "head": "last", "layers": 3, "dropout": 0.3},
 ]
 
 
@@ -159,8 +216,8 @@ def script_namespace(tmp_path: Path, config: RunConfig) -> dict:
 
 @pytest.mark.parametrize("settings", [
     {"cell": "rnn", "layers": 2},
-    {"cell": "rnn_relu", "bidirectional": True},
-    {"cell": "lstm", "layers": 3, "bidirectional": True, "dropout": 0.5},
+    {"cell": "rnn_relu", "bidirectional": True, "head": "last"},
+    {"cell": "lstm", "layers": 3, "bidirectional": True, "head": "last", "dropout": 0.5},
     {"cell": "gru", "head": "last", "horizon": 5, "bidirectional": True},
     {"cell": "lstm", "head": "last", "horizon": 2},
 ])
@@ -255,7 +312,7 @@ def test_shape_mismatch_names_the_parameter_both_shapes_and_the_setting():
 @pytest.mark.parametrize(("saved", "loaded", "expected"), [
     ({"cell": "gru"}, {"cell": "lstm"}, "cell gru (this config: lstm)"),
     ({"layers": 2}, {"layers": 1}, "layers 2 (this config: 1)"),
-    ({"bidirectional": True}, {"bidirectional": False}, "bidirectional True (this config: False)"),
+    ({"bidirectional": True, "head": "last"}, {"head": "last"}, "bidirectional True (this config: False)"),
     ({"head": "last", "horizon": 4}, {}, "change head and horizon"),
 ])
 def test_mismatch_suggests_the_differing_setting(saved, loaded, expected):

@@ -4,7 +4,6 @@ models and of test doubles whose right answer is known exactly, and the figures 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -130,15 +129,14 @@ def test_one_step_predicts_each_row_from_the_true_row_before_it():
                                rtol=1e-6)
 
 
-def test_one_step_over_300_points_takes_well_under_a_second():
+def test_one_step_predicts_every_test_row_once_and_finitely():
     cfg = config(cell="lstm", hidden=32, seq_len=24, test=0.3)
     prepared = prepare(cfg, series(np.sin(np.arange(1000) / 5.0)))
     torch.manual_seed(0)
     model = build_model(cfg, prepared.input_size)
-    began = time.perf_counter()
     predictions = forecast.one_step(model, prepared, cfg)
-    assert len(predictions) == 300
-    assert time.perf_counter() - began < 0.5
+    assert len(predictions) == 300  # its cost is measured in bench/, not asserted here
+    assert np.isfinite(predictions).all()
 
 
 # --- free-running forecasts ----------------------------------------------------------------------

@@ -203,7 +203,10 @@ def test_an_uploaded_csv_becomes_the_series():
     at.button(key="csv_use").click().run()
     assert at.session_state["cfg_data"] == "upload"
     assert not at.error
-    assert any("sales" in str(m.value) or m.label == "Rows" for m in at.metric)
+    # The Data page now shows the uploaded 28 rows (the default series has 1,000), split 16/6/6 by the fractions.
+    shown = {m.label: m.value for m in at.metric}
+    assert {name: shown.get(name) for name in ("Rows", "Train", "Validation", "Test")} == {
+        "Rows": "28", "Train": "16", "Validation": "6", "Test": "6"}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])

@@ -3,8 +3,6 @@ measurements, over seeds and whole runs, are in the change's notes)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 from torch import nn
@@ -44,16 +42,12 @@ def test_vanishing_gradients_preset_shows_the_gradient_falling_steeply_to_the_le
 def test_vanishing_gradients_preset_still_vanishes_after_training():
     config = RunConfig.from_flat({"preset": "vanishing-gradients", "steps": 150})
     trainer = Trainer(config)
-    began = time.process_time()
     for _ in trainer:
         pass
-    per_step = (time.process_time() - began) / config.train.steps
     x, y = data.windows(trainer.prepared, "val", config.train.seq_len, "seq2seq", 1)
     norms = probes.gradient_norms(trainer.model, x[:1], y[:1], nn.MSELoss(), source="last").norms
     assert norms[-21] < 0.05 * norms[-1]
     assert norms[0] < 1e-6 * norms[-1]
-    full = RunConfig.from_flat({"preset": "vanishing-gradients"}).train.steps
-    assert per_step * full < 30  # measured about 4 s of one core for the whole run
 
 
 def final_val_loss(name: str, **changes) -> float:

@@ -75,6 +75,10 @@ def test_history_blocks_come_back_exactly_in_order(tmp_path_factory, sizes, seed
     assert info.step == (start - 1 if start else 0)
     val = np.concatenate(blocks, axis=1)[COLUMNS.index("val_loss")]
     assert info.best_val == (pytest.approx(np.nanmin(val)) if np.isfinite(val).any() else None)
+    # Through a download and an import into another workspace, the history is the same to the bit.
+    other = new_workspace_id()
+    copy = store.import_zip(other, store.export_zip(ws, run_id)).run_id
+    assert same(history_block(store.load_run(other, copy).history), np.concatenate(blocks, axis=1))
 
 
 def test_config_weights_and_status_round_trip(store):
@@ -423,7 +427,7 @@ def write_until_killed(home: Path, ws: str, report) -> None:
     while True:
         writer.add(counting_block(step, 10))
         step += 10
-        if not writer._pending:  # just flushed: every step before `step` is on disk
+        if not writer.unflushed:  # just flushed: every step before `step` is on disk
             report.send(step)
         time.sleep(0.005)
 

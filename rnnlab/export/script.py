@@ -1,7 +1,8 @@
 """Export a run as a standalone PyTorch script, and import weights safely; bytes for download buttons.
 
-The script is assembled from the pieces in export_template.py; the series generators are embedded
-from their own source (inspect.getsource), so there is one source of truth for each.
+The script is assembled from the pieces in rnnlab/export/template.py (the loop, as plain PyTorch) and
+from the core's own source (inspect.getsource): the series generators, and the split, scaling, windows,
+validation and early-stopping rules of data.py and trainer.py, so each rule is written once.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from torch import nn
 from rnnlab.config import FIELD_BY_NAME, FIELDS, UPLOAD_NAME, RunConfig
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.export import template as tpl
+from rnnlab.learn import trainer as trainer_mod
 from rnnlab.learn.models import CELLS, build_model
-from rnnlab.learn.trainer import LOSSES, MAX_VALIDATION_WINDOWS, OPTIMIZERS
+from rnnlab.learn.trainer import LOSSES, OPTIMIZERS
 from rnnlab.series import data as data_mod
 from rnnlab.series.datasets import DATASETS
 from rnnlab.series.generators import GENERATORS
@@ -42,12 +44,17 @@ MAX_EMBEDDED_CSV = 5_000_000
 # The settings the script names as constants: rnnlab's field -> the script's name.
 _CONSTANTS = {
     "seed": "SEED", "length": "LENGTH", "period": "PERIOD", "noise": "NOISE", "val": "VAL_FRACTION",
-    "test": "TEST_FRACTION", "hidden": "HIDDEN_SIZE", "layers": "NUM_LAYERS", "bidirectional": "BIDIRECTIONAL",
-    "dropout": "DROPOUT", "horizon": "HORIZON", "seq_len": "SEQ_LEN", "batch": "BATCH_SIZE", "lr": "LR",
+    "test": "TEST_FRACTION", "scale": "SCALING", "hidden": "HIDDEN_SIZE", "layers": "NUM_LAYERS",
+    "bidirectional": "BIDIRECTIONAL", "dropout": "DROPOUT", "head": "HEAD", "horizon": "HORIZON",
+    "seq_len": "SEQ_LEN", "batch": "BATCH_SIZE", "lr": "LR",
     "momentum": "MOMENTUM", "clip": "CLIP", "steps": "STEPS", "eval_every": "EVAL_EVERY", "patience": "PATIENCE",
 }
 # Modules the embedded generator source may use, by the names the script imports them as.
-_SCRIPT_MODULES = {"np": np, "pd": pd, "math": math}
+_SCRIPT_MODULES = {"np": np, "pd": pd, "math": math, "torch": torch, "nn": nn}
+# The core's rules the script embeds, in the order they are defined.
+_DATA_RULES = (data_mod.split_bounds, data_mod.fit_scaling, data_mod.cut_windows)
+_TRAINER_RULES = (trainer_mod.spread_windows, trainer_mod.warm_sequence, trainer_mod.validation_loss,
+                  trainer_mod.EarlyStopping)
 
 
 # --- the script ---------------------------------------------------------------------------------
@@ -93,8 +100,6 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "state_type": "tuple[torch.Tensor, torch.Tensor]" if lstm else "torch.Tensor",
         "state_doc": "an LSTM's state: (h, c), each (D*L, B, H)" if lstm else "the state h: (D*L, B, H)",
         "hidden_doc": "(h_n, c_n), each (D*L, B, H)" if lstm else "h_n (D*L, B, H)",
-        "windows_doc": tpl.LAST_WINDOWS_DOC if last else tpl.SEQ2SEQ_WINDOWS_DOC,
-        "max_val": str(MAX_VALIDATION_WINDOWS),
         "out_features": "HORIZON" if last else "1",
         "optimizer": _optimizer_call(config),
         "loss": _loss_name(config),
@@ -109,15 +114,15 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "constants": _constants(config, uses),
         "series_defs": series_defs,
         "forward_body": tpl.LAST_FORWARD if last else tpl.SEQ2SEQ_FORWARD,
-        "windows_body": tpl.LAST_WINDOWS if last else tpl.SEQ2SEQ_WINDOWS,
-        "validate_def": tpl.VALIDATE_SEQUENCE if sequence_validation else tpl.VALIDATE,
-        "val_data": tpl.VAL_SEQUENCE if sequence_validation else Template(tpl.VAL_WINDOWS).substitute(inline),
+        "data_defs": _embedded_source(*_DATA_RULES),
+        "trainer_defs": _embedded_source(*_TRAINER_RULES),
+        "val_data": tpl.VAL_SEQUENCE if sequence_validation else tpl.VAL_WINDOWS,
         "seeding": tpl.SEEDING[t.regime],
         "load_series": load_series,
-        "scaling": tpl.SCALING[d.scale],
         "train_windows": tpl.STREAMING_WINDOWS if streaming else tpl.WINDOWED_WINDOWS,
         "early_stopping_start": tpl.EARLY_STOPPING_START if t.patience else "",
         "loop_start": Template(tpl.STREAMING_LOOP if streaming else tpl.WINDOWED_LOOP).substitute(inline),
+        "lr_change": tpl.LR_CHANGE if config.lr_schedule else "",
         "forward_call": tpl.STREAMING_FORWARD if streaming else tpl.WINDOWED_FORWARD,
         "clip": tpl.CLIP if t.clip > 0 else "",
         "detach": tpl.DETACH["tuple" if lstm else "tensor"] if streaming else "",
@@ -156,6 +161,10 @@ def _settings_comment(config: RunConfig) -> str:
     for section in ("data", "model", "train"):
         pairs = " ".join(f"{f.name}={config.get(f.name)}" for f in FIELDS if f.section == section)
         lines += textwrap.wrap(pairs, 96, initial_indent=f"#   {section + ':':<7}", subsequent_indent="#" + " " * 10)
+    if config.lr_schedule:
+        changes = ", ".join(f"step {step}: lr={lr}" for step, lr in config.lr_schedule)
+        lines += textwrap.wrap(f"changed while training: {changes}", 96, initial_indent="#   ",
+                               subsequent_indent="#" + " " * 10)
     return "\n".join(lines)
 
 
@@ -166,12 +175,11 @@ def _imports(uses: set[str]) -> str:
 
 
 def _constants(config: RunConfig, uses: set[str]) -> str:
-    d, m, t = config.data, config.model, config.train
-    needed = {"seed", "val", "test", "hidden", "layers", "bidirectional", "dropout", "seq_len", "lr", "steps",
-              "eval_every"}
+    d, t = config.data, config.train
+    needed = {"seed", "val", "test", "scale", "hidden", "layers", "bidirectional", "dropout", "head", "horizon",
+              "seq_len", "lr", "steps", "eval_every"}
     needed |= {"length", "period", "noise"} if d.data in GENERATORS else set()
     needed |= {"noise"} if "noise" in uses else set()
-    needed |= {"horizon"} if m.head == "last" else set()
     needed |= {"batch"} if t.regime == "windowed" else set()
     needed |= {"momentum"} if "MOMENTUM" in _optimizer_call(config) else set()
     needed |= {"clip"} if t.clip > 0 else set()
@@ -182,6 +190,9 @@ def _constants(config: RunConfig, uses: set[str]) -> str:
             line = f"{constant} = {config.get(name)!r}"
             comment = f"# {name}: {FIELD_BY_NAME[name].help}"
             lines += [line + "  " + comment] if len(line) + len(comment) < 118 else [comment, line]
+    if config.lr_schedule:
+        lines += ["# The learning rate from these steps on, as it was changed while the rnnlab run trained.",
+                  f"LR_SCHEDULE = {dict(config.lr_schedule)!r}"]
     return "\n".join(lines)
 
 
@@ -224,8 +235,9 @@ def _series_parts(config: RunConfig, series: pd.DataFrame) -> tuple[str, str, st
         call = Template(tpl.DATASET_CALL).substitute(constant=constant)
         noisy = d.noise > 0
         call += "\n" + tpl.DATASET_NOISE if noisy else ""
+        defs = f"{intro}\n\n\n{_embedded_source(data_mod.add_noise)}" if noisy else intro
         blob = f"# {spec.title}, as bundled with rnnlab ({spec.filename}).\n{constant} = {_text_literal(text)}\n"
-        return intro, call + select, blob, {"io"} | ({"noise"} if noisy else set())
+        return defs, call + select, blob, {"io"} | ({"noise"} if noisy else set())
     text = series.astype("float64").to_csv(lineterminator="\n")  # floats as repr, which float() reads back exactly
     if len(text) > MAX_EMBEDDED_CSV:
         raise DataError(f"The uploaded series is {len(text) / 1e6:.1f} MB as CSV, too large to embed in a script "
@@ -244,14 +256,15 @@ def _text_literal(text: str) -> str:
     return f"(\n{rows}\n)"
 
 
-def _embedded_source(fn: Callable) -> str:
-    """`fn`'s source and that of the module-level functions and constants it uses, in their module's order."""
-    module = sys.modules[fn.__module__]
+def _embedded_source(*objects: Callable) -> str:
+    """The source of `objects` (functions or classes of one module) and of the module-level functions,
+    classes and constants they use, in their module's order."""
+    module = sys.modules[objects[0].__module__]
     module_source = inspect.getsource(module)
     lines = module_source.split("\n")
     defined: dict[str, ast.stmt] = {}
     for node in ast.parse(module_source).body:
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             defined[node.name] = node
         elif isinstance(node, ast.Assign):
             for target in node.targets:
@@ -259,21 +272,22 @@ def _embedded_source(fn: Callable) -> str:
                     if isinstance(name, ast.Name):
                         defined[name.id] = node
     wanted: dict[int, ast.stmt] = {}
-    todo = [fn.__name__]
+    todo = [obj.__name__ for obj in objects]
     while todo:
         node = defined[todo.pop()]
         if node.lineno in wanted:
             continue
         wanted[node.lineno] = node
+        what = getattr(node, "name", "a constant")
         for name in sorted(_global_names(node, module)):
             value = module.__dict__.get(name)
             if name in defined:
                 todo.append(name)
             elif isinstance(value, types.ModuleType):
                 if _SCRIPT_MODULES.get(name) is not value:
-                    raise ValueError(f"{fn.__name__} uses module {name}, which the exported script does not import")
+                    raise ValueError(f"{what} uses module {name}, which the exported script does not import")
             elif name in module.__dict__:
-                raise ValueError(f"{fn.__name__} uses {name}, which cannot be embedded in the exported script")
+                raise ValueError(f"{what} uses {name}, which cannot be embedded in the exported script")
     parts = []
     for start, node in sorted(wanted.items()):
         first = start - 1 - len(getattr(node, "decorator_list", []))
@@ -286,15 +300,23 @@ def _embedded_source(fn: Callable) -> str:
 def _global_names(node: ast.stmt, module: types.ModuleType) -> set[str]:
     """Module-level names a statement reads: names in its text that its code looks up as globals."""
     read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    if isinstance(node, ast.FunctionDef):
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         code_names: set[str] = set()
-        stack = [module.__dict__[node.name].__code__]
+        stack = _code_of(module.__dict__[node.name])
         while stack:
             code = stack.pop()
             code_names |= set(code.co_names)
             stack += [c for c in code.co_consts if isinstance(c, types.CodeType)]
         read &= code_names
     return read & set(module.__dict__)
+
+
+def _code_of(obj: object) -> list[types.CodeType]:
+    """The code objects of a function, or of a class's methods and properties."""
+    if isinstance(obj, types.FunctionType):
+        return [obj.__code__]
+    members = [m.fget if isinstance(m, property) else m for m in vars(obj).values()]
+    return [m.__code__ for m in members if isinstance(m, types.FunctionType)]
 
 
 # --- weights in and out ----------------------------------------------------------------------------

@@ -77,15 +77,14 @@ class SequenceModel(nn.Module):
         @@forward_body
 
 
-# --- windows and validation --------------------------------------------------------------------
+# --- split, scaling and windows: rnnlab's own functions, verbatim from rnnlab/series/data.py -------
 
-def make_windows(values: torch.Tensor, start: int, end: int, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """$windows_doc"""
-    target = values[:, 0]  # (rows,): column 0 is the target
-    @@windows_body
+@@data_defs
 
 
-@@validate_def
+# --- validation and early stopping: verbatim from rnnlab/learn/trainer.py --------------------------
+
+@@trainer_defs
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -102,15 +101,15 @@ def main() -> None:
 
     # A chronological split: train on the past, validate on what follows, keep the end for testing
     # (this script never touches the test rows).
-    rows = len(raw)
-    n_test, n_val = int(round(rows * TEST_FRACTION)), int(round(rows * VAL_FRACTION))
-    n_train = rows - n_val - n_test
-
-    @@scaling
+    bounds = split_bounds(len(raw), VAL_FRACTION, TEST_FRACTION)  # "train", "val", "test" -> [start, end) rows
+    train_start, train_end = bounds["train"]
+    center, scale = fit_scaling(raw[train_start:train_end], SCALING)  # (F,), (F,): from the training rows only
+    values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows, F), scaled
 
     @@train_windows
     @@val_data
-    print(f"{rows} rows: {n_train} train, {n_val} validation, {n_test} test; {len(x_train)} training windows")
+    sizes = ", ".join(f"{end - start} {part}" for part, (start, end) in bounds.items())
+    print(f"{len(raw)} rows: {sizes}; {len(x_train)} training windows")
 
     model = SequenceModel(input_size=values.shape[1], hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
                           bidirectional=BIDIRECTIONAL, dropout=DROPOUT, out_features=$out_features)
@@ -120,6 +119,7 @@ def main() -> None:
     history = []  # (step, epoch, loss, val_loss): one row per step
     @@early_stopping_start
     @@loop_start
+        @@lr_change
         model.train()
         @@forward_call
         loss = loss_fn(prediction, y)
@@ -137,7 +137,7 @@ def main() -> None:
 
         val_loss = math.nan
         if step % EVAL_EVERY == 0 or step == args.steps:
-            val_loss = validate(model, x_val, y_val, loss_fn$val_args)
+            val_loss = validation_loss(model, loss_fn, x_val, y_val$val_args)
             print(f"step {step:6d}  epoch {epoch:4d}  loss {loss_value:.4g}  val_loss {val_loss:.4g}")
         history.append((step, epoch, loss_value, val_loss))
         @@early_stopping_check
@@ -152,36 +152,6 @@ if __name__ == "__main__":
     main()
 '''
 
-VALIDATE = """\
-def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module) -> float:
-    \"\"\"The loss on the validation windows: no dropout, no gradients, a zero state for every window.\"\"\"
-    model.eval()
-    with torch.no_grad():
-        prediction, _ = model(x_val)
-        return float(loss_fn(prediction, y_val))"""
-
-VALIDATE_SEQUENCE = """\
-def validate(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, loss_fn: nn.Module, score_from: int) -> float:
-    \"\"\"The loss on the validation sequence from step `score_from` on: no dropout, no gradients.\"\"\"
-    model.eval()
-    with torch.no_grad():
-        prediction, _ = model(x_val)  # (1, N, 1): the whole sequence, from a zero state
-        return float(loss_fn(prediction[:, score_from:], y_val[:, score_from:]))"""
-
-VAL_WINDOWS = """\
-x_val, y_val = make_windows(values, n_train, n_train + n_val, stride=1)
-if len(x_val) > $max_val:  # validate on $max_val evenly spaced windows: a stable curve, cheaply
-    keep = torch.from_numpy(np.linspace(0, len(x_val) - 1, $max_val).round().astype(np.int64))
-    x_val, y_val = x_val[keep], y_val[keep]"""
-
-VAL_SEQUENCE = """
-# Validation as one long sequence, warmed up on the training rows just before it: a streaming model
-# carries its state from window to window, so windows that each start from zeros would score a cold state.
-warm = min(SEQ_LEN, n_train)
-x_val = values[n_train - warm:n_train + n_val - 1].unsqueeze(0)  # (1, N, F)
-y_val = values[n_train - warm + 1:n_train + n_val, 0].reshape(1, -1, 1)  # (1, N, 1): the next value at each step
-score_from = warm - 1  # from here on the predictions are of validation rows"""
-
 SEQ2SEQ_FORWARD = """\
 # nn.Linear wants rows: flatten batch and time, apply it, and fold the result back
 b, t, dh = out.shape  # (B, T, D*H)
@@ -192,47 +162,6 @@ return y.view(b, t, 1), hidden  # (B, T, 1): the next value, predicted after eve
 LAST_FORWARD = """\
 last = out[:, -1]  # (B, D*H): the last time step only (its backward half, if any, saw one step)
 return self.head(last), hidden  # (B, out_features): the values after the window"""
-
-SEQ2SEQ_WINDOWS_DOC = """\
-Inputs (N, T, F) and targets (N, T, 1) cut from rows [start, end); window n starts at start + n*stride.
-
-    At each step the target is the target column's next value: the windows shifted by one row.
-    """
-
-LAST_WINDOWS_DOC = """\
-Inputs (N, T, F) and targets (N, HORIZON) cut from rows [start, end); window n starts at start + n*stride.
-
-    The targets are the HORIZON values of the target column that follow each window.
-    """
-
-SEQ2SEQ_WINDOWS = """\
-x = values[start:end - 1].unfold(0, SEQ_LEN, stride)  # (N, F, T): unfold puts the window last
-y = target[start + 1:end].unfold(0, SEQ_LEN, stride)  # (N, T): the same windows, one step later
-return x.transpose(1, 2), y.unsqueeze(-1)  # (N, T, F), (N, T, 1): views of values, no copy"""
-
-LAST_WINDOWS = """\
-x = values[start:end - HORIZON].unfold(0, SEQ_LEN, stride)  # (N, F, T): unfold puts the window last
-y = target[start + SEQ_LEN:end].unfold(0, HORIZON, stride)  # (N, HORIZON): what follows each window
-return x.transpose(1, 2), y  # (N, T, F), (N, HORIZON): views of values, no copy"""
-
-SCALING = {
-    "none": """\
-# No scaling: the values as they are.
-values = torch.from_numpy(raw.astype(np.float32))  # (rows, F)""",
-    "standard": """\
-# Standard scaling (mean 0, std 1), fitted on the training rows only: no peeking at the future.
-train_rows = raw[:n_train]  # (n_train, F)
-center, scale = train_rows.mean(axis=0), train_rows.std(axis=0)  # (F,), (F,)
-scale = np.where(scale > 1e-9 * np.abs(train_rows).max(axis=0), scale, 1.0)  # a constant column: only centred
-values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows, F)""",
-    "minmax": """\
-# Min-max scaling (0 to 1 on the training rows), fitted on the training rows only: no peeking at the future.
-train_rows = raw[:n_train]  # (n_train, F)
-low, high = train_rows.min(axis=0), train_rows.max(axis=0)  # (F,), (F,)
-center, scale = low, high - low
-scale = np.where(scale > 1e-9 * np.abs(train_rows).max(axis=0), scale, 1.0)  # a constant column: only centred
-values = torch.from_numpy(((raw - center) / scale).astype(np.float32))  # (rows, F)""",
-}
 
 SEEDING = {
     "windowed": """\
@@ -248,11 +177,23 @@ torch.manual_seed(SEED)""",
 
 STREAMING_WINDOWS = """\
 # Streaming, as the classic notebook: consecutive windows that do not overlap, one per step.
-x_train, y_train = make_windows(values, 0, n_train, stride=SEQ_LEN)"""
+x_train, y_train = cut_windows(values, train_start, train_end, SEQ_LEN, HEAD, HORIZON, stride=SEQ_LEN)"""
 
 WINDOWED_WINDOWS = """\
 # Windowed: every window (stride 1), shuffled into mini-batches.
-x_train, y_train = make_windows(values, 0, n_train, stride=1)"""
+x_train, y_train = cut_windows(values, train_start, train_end, SEQ_LEN, HEAD, HORIZON, stride=1)"""
+
+VAL_WINDOWS = """\
+x_val, y_val = spread_windows(*cut_windows(values, *bounds["val"], SEQ_LEN, HEAD, HORIZON))  # every window"""
+
+VAL_SEQUENCE = """\
+# Validation as one long sequence, warmed up on the training rows just before it (see warm_sequence).
+x_val, y_val, score_from = warm_sequence(values, *bounds["val"], SEQ_LEN)"""
+
+LR_CHANGE = """\
+if step in LR_SCHEDULE:  # the learning rate was changed here while the rnnlab run trained
+    for group in optimizer.param_groups:
+        group["lr"] = LR_SCHEDULE[step]"""
 
 STREAMING_LOOP = """\
 epoch, cursor, hidden = 0, 0, None
@@ -293,21 +234,18 @@ if not math.isfinite(grad_norm):
     break"""
 
 EARLY_STOPPING_START = """\
-# Early stopping: remember the weights of the best validation loss; give up after PATIENCE checks without one.
-best_val, best_step, best_weights, checks_without_gain = math.inf, 0, copy.deepcopy(model.state_dict()), 0"""
+# Early stopping: keep the weights of the best validation loss; give up after PATIENCE checks without one.
+stopper, best_weights = EarlyStopping(PATIENCE), copy.deepcopy(model.state_dict())"""
 
 EARLY_STOPPING_CHECK = """\
 if math.isfinite(val_loss):
-    if val_loss < best_val:
-        best_val, best_step, checks_without_gain = val_loss, step, 0
+    if stopper.improved(val_loss, step):
         best_weights = copy.deepcopy(model.state_dict())
-    else:
-        checks_without_gain += 1
-        if checks_without_gain >= PATIENCE:
-            model.load_state_dict(best_weights)
-            print(f"Stopped early at step {step}: no better validation loss for {PATIENCE} checks; "
-                  f"restored the weights of step {best_step} (val_loss {best_val:.4g}).")
-            break"""
+    elif stopper.exhausted:
+        model.load_state_dict(best_weights)
+        print(f"Stopped early at step {step}: no better validation loss for {PATIENCE} checks; "
+              f"restored the weights of step {stopper.best_step} (val_loss {stopper.best:.4g}).")
+        break"""
 
 GENERATOR_INTRO = """\
 # `$name` and the helpers it uses, verbatim from rnnlab/series/generators.py. A generator is a plain function
@@ -324,10 +262,7 @@ DATASET_CALL = """\
 series = pd.read_csv(io.StringIO($constant), index_col="time").astype("float64")  # index time; the target"""
 
 DATASET_NOISE = """\
-# Noise in units of the target's standard deviation, so that noise=0.1 means the same for every dataset.
-std = float(series.iloc[:, 0].std())
-noise_rng = np.random.default_rng(SEED)
-series.iloc[:, 0] += NOISE * std * noise_rng.standard_normal(len(series))"""
+add_noise(series, NOISE, SEED)  # Gaussian noise on the target, in units of its standard deviation"""
 
 UPLOAD_INTRO = """\
 # The series uploaded to rnnlab (the columns used: the target first, then any covariates).

@@ -19,6 +19,14 @@ def block_of(done: list[Progress]) -> np.ndarray:
     return np.array(rows, dtype=float).reshape(len(done), len(COLUMNS)).T
 
 
+def lr_changes(frame: pd.DataFrame, initial: float) -> tuple[tuple[int, float], ...]:
+    """((step, lr), ...) where a step of `frame` (History.to_frame()) used another learning rate than the
+    step before it, the first step compared with `initial`: a run's live changes, as RunConfig.lr_schedule."""
+    steps, rates = frame["step"].to_numpy(), frame["lr"].to_numpy(dtype=float)
+    changed = rates != np.concatenate([[initial], rates[:-1]])
+    return tuple((int(step), float(lr)) for step, lr in zip(steps[changed], rates[changed], strict=True))
+
+
 class History:
     """Append Progress records; read columns, a DataFrame or a chart-sized sample."""
 

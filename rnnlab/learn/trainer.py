@@ -96,10 +96,12 @@ class Trainer:
         # Streaming walks consecutive, non-overlapping windows as the classic notebook does.
         stride = t.seq_len if self._streaming else 1
         self._x, self._y = data_mod.windows(self.prepared, "train", t.seq_len, head, horizon, stride=stride)
-        self._x_val, self._y_val = _spread(*data_mod.windows(self.prepared, "val", t.seq_len, head, horizon))
+        self._x_val, self._y_val = spread_windows(*data_mod.windows(self.prepared, "val", t.seq_len, head,
+                                                                     horizon))
         self._val_from = 0
         if self._streaming and head == "seq2seq":
-            self._x_val, self._y_val, self._val_from = _continuous(self.prepared, t.seq_len)
+            start, end = self.prepared.bounds["val"]
+            self._x_val, self._y_val, self._val_from = warm_sequence(self.prepared.values, start, end, t.seq_len)
         self._first_row = self.prepared.bounds["train"][0]
         self._stride = stride
 
@@ -111,9 +113,8 @@ class Trainer:
         self._cursor = 0
         self._state = None  # carried hidden state (streaming only)
         self._val_loss: float | None = None
-        self._best_val = math.inf
-        self._best_step = 0
-        self._checks_without_gain = 0
+        self._stopper = EarlyStopping(t.patience)
+        self._lr_at = dict(config.lr_schedule)  # step -> the learning rate from that step on
         self._good_weights = self._copy_weights()
         self._good_step = 0
         self._best_weights = self._good_weights
@@ -152,6 +153,8 @@ class Trainer:
         if self.finished:
             raise StopIteration
         started = time.perf_counter()
+        if self.step + 1 in self._lr_at:  # a rate changed live in the run this config was exported from
+            self.set_lr(self._lr_at[self.step + 1])
         x, y, row = self._next_batch()
         if not self.model.training:  # validation switched it to eval; the call itself costs ~2% of a step
             self.model.train()
@@ -209,27 +212,20 @@ class Trainer:
         self._state = None  # a new pass through the series starts from a fresh state
 
     def _validate(self) -> None:
-        self.model.eval()
-        with torch.no_grad():
-            prediction, _ = self.model(self._x_val)
-            self._val_loss = float(self.loss_fn(prediction[:, self._val_from :], self._y_val[:, self._val_from :]))
+        self._val_loss = validation_loss(self.model, self.loss_fn, self._x_val, self._y_val, self._val_from)
         if not math.isfinite(self._val_loss):
             return
         self._good_weights, self._good_step = self._copy_weights(), self.step
-        if self._val_loss < self._best_val:
-            self._best_val, self._best_step = self._val_loss, self.step
+        stopper = self._stopper
+        if stopper.improved(self._val_loss, self.step):
             self._best_weights = self._good_weights
-            self._checks_without_gain = 0
-            return
-        self._checks_without_gain += 1
-        patience = self.config.train.patience
-        if patience and self._checks_without_gain >= patience:
+        elif stopper.exhausted:
             self.model.load_state_dict(self._best_weights)
             self.status = "early_stopped"
             self.message = (
-                f"Stopped early at step {self.step:,}: the validation loss has not improved for {patience} "
-                f"checks. Restored the best weights, from step {self._best_step:,} "
-                f"(validation loss {self._best_val:.3g})."
+                f"Stopped early at step {self.step:,}: the validation loss has not improved for {stopper.patience} "
+                f"checks. Restored the best weights, from step {stopper.best_step:,} "
+                f"(validation loss {stopper.best:.3g})."
             )
 
     def _diverge(self, value: float, started: float, what: str = "loss", loss: float | None = None) -> Progress:
@@ -285,24 +281,56 @@ class Trainer:
         return {name: tensor.detach().clone() for name, tensor in self.model.state_dict().items()}
 
 
-def _spread(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """At most MAX_VALIDATION_WINDOWS windows, evenly spaced over the part."""
+# The rules below are plain functions of tensors (torch, numpy, math and each other only): the exported
+# script embeds their source (rnnlab.export.script), so the app and the script share one version of each.
+
+def spread_windows(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """At most MAX_VALIDATION_WINDOWS windows, evenly spaced over the part: a stable curve, cheaply."""
     if len(x) <= MAX_VALIDATION_WINDOWS:
         return x, y
     index = torch.from_numpy(np.linspace(0, len(x) - 1, MAX_VALIDATION_WINDOWS).round().astype(np.int64))
     return x[index], y[index]
 
 
-def _continuous(prepared: data_mod.Prepared, seq_len: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """The validation part as one long sequence, warmed up on the train rows before it.
+def warm_sequence(values: torch.Tensor, start: int, end: int, seq_len: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Rows [start, end) of `values` (T, F) as one long sequence, warmed up on the seq_len rows before start.
 
-    A streaming model carries its state from window to window; scoring it on windows
-    that each start from zeros would report the cost of a cold state, not of the model."""
-    start, end = prepared.bounds["val"]
+    A streaming model carries its state from window to window; scoring it on windows that each start
+    from zeros would report the cost of a cold state, not of the model. Returns x (1, N, F), y (1, N, 1)
+    (the target column's next value at each step) and the index from which predictions are of rows >= start."""
     warm = min(seq_len, start)
-    x = prepared.values[start - warm : end - 1].unsqueeze(0)  # (1, N, F)
-    y = prepared.target[start - warm + 1 : end].reshape(1, -1, 1)  # (1, N, 1): the next point at each step
-    return x, y, warm - 1  # predictions from index warm-1 on target validation rows
+    x = values[start - warm : end - 1].unsqueeze(0)  # (1, N, F)
+    y = values[start - warm + 1 : end, 0].reshape(1, -1, 1)  # (1, N, 1): the next value at each step
+    return x, y, warm - 1
+
+
+def validation_loss(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    score_from: int = 0) -> float:
+    """The loss on validation inputs from time index `score_from` on: no dropout, no gradients, a zero state."""
+    model.eval()
+    with torch.no_grad():
+        prediction, _ = model(x)
+        return float(loss_fn(prediction[:, score_from:], y[:, score_from:]))
+
+
+class EarlyStopping:
+    """Remembers the best validation loss; exhausted after `patience` checks in a row without a better one."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience  # 0: never exhausted
+        self.best, self.best_step, self.checks_without_gain = math.inf, 0, 0
+
+    def improved(self, val_loss: float, step: int) -> bool:
+        """Count one (finite) validation loss; True if it is the best so far, whose weights are worth keeping."""
+        if val_loss < self.best:
+            self.best, self.best_step, self.checks_without_gain = val_loss, step, 0
+            return True
+        self.checks_without_gain += 1
+        return False
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.patience) and self.checks_without_gain >= self.patience
 
 
 def run(config: RunConfig, frame: pd.DataFrame | None = None) -> list[Progress]:

@@ -40,17 +40,27 @@ def make_series(data_cfg: DataConfig, upload: pd.DataFrame | None = None) -> pd.
     elif name in DATASETS:
         frame = load_dataset(name)
         if data_cfg.noise > 0:
-            # Real series come in their own units (ppm, m^3, counts), so noise is measured in the
-            # target's standard deviations: noise=0.1 means the same for every dataset.
-            std = float(frame.iloc[:, 0].std())
-            rng = np.random.default_rng(data_cfg.seed)
-            frame.iloc[:, 0] += data_cfg.noise * std * rng.standard_normal(len(frame))
+            std = add_noise(frame, data_cfg.noise, data_cfg.seed)
             frame.attrs["notes"] = [f"added Gaussian noise of {data_cfg.noise:g} x the series' standard "
                                     f"deviation ({std:.3g})"]
     else:
         known = ", ".join([*GENERATORS, *DATASETS, UPLOAD_NAME])
         raise DataError(f"There is no series named {name!r}; pick one of {known}.")
     return frame if data_cfg.covariates else frame.iloc[:, :1]
+
+
+# The pure rules below (add_noise, fit_scaling, split_bounds, cut_windows) use only numpy, torch and their
+# arguments: the exported script embeds their source, so the app and the script share one version of each.
+
+def add_noise(frame: pd.DataFrame, noise: float, seed: int) -> float:
+    """Add Gaussian noise to the target (column 0) in place; returns the target's standard deviation.
+
+    Real series come in their own units (ppm, m^3, counts), so noise is measured in the target's
+    standard deviations: noise=0.1 means the same for every dataset."""
+    std = float(frame.iloc[:, 0].std())
+    rng = np.random.default_rng(seed)
+    frame.iloc[:, 0] += noise * std * rng.standard_normal(len(frame))
+    return std
 
 
 def counted(number: int, noun: str) -> str:
@@ -77,16 +87,7 @@ class Scaler:
             raise DataError(f"Scaling must be one of {', '.join(SCALINGS)} (got {kind!r}).")
         if len(x) == 0:
             raise DataError("There are no training rows to fit the scaling on; use a longer series.")
-        if kind == "none":
-            center, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
-        elif kind == "standard":
-            center, scale = x.mean(axis=0), x.std(axis=0)
-        else:
-            low, high = x.min(axis=0), x.max(axis=0)
-            center, scale = low, high - low
-        # A constant column (std ~ 1e-17 from rounding) would blow up: leave it unscaled, only centred.
-        flat = ~(scale > 1e-9 * np.abs(x).max(axis=0))
-        scale = np.where(flat, 1.0, scale)
+        center, scale = fit_scaling(x, kind)
         center.setflags(write=False)
         scale.setflags(write=False)
         return cls(kind, center, scale)
@@ -103,6 +104,23 @@ class Scaler:
     def inverse_target(self, values: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
         """Target values or predictions (any shape) back to the target's units."""
         return self.inverse(values, column=0)
+
+
+def fit_scaling(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(center, scale) of each column of the rows x (T, F), for scaled = (x - center) / scale.
+
+    kind "none": as they are; "standard": mean 0, std 1; "minmax": 0 to 1. Fit it on the training rows only:
+    no peeking at the future."""
+    if kind == "none":
+        center, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    elif kind == "standard":
+        center, scale = x.mean(axis=0), x.std(axis=0)
+    else:
+        low, high = x.min(axis=0), x.max(axis=0)
+        center, scale = low, high - low
+    # A constant column (std ~ 1e-17 from rounding) would blow up: leave it unscaled, only centred.
+    flat = ~(scale > 1e-9 * np.abs(x).max(axis=0))
+    return center, np.where(flat, 1.0, scale)
 
 
 def _like(array: np.ndarray, values: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
@@ -219,11 +237,21 @@ def windows(prepared: Prepared, part: str, seq_len: int, head: str, horizon: int
         raise ValueError(f"stride must be at least 1 (got {stride})")
     start, end = prepared.rows(part)
     _check_rows(part, end - start, seq_len, head, horizon)
-    values, target = prepared.values, prepared.target
+    return cut_windows(prepared.values, start, end, seq_len, head, horizon, stride)
+
+
+def cut_windows(values: torch.Tensor, start: int, end: int, seq_len: int, head: str, horizon: int,
+                stride: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs X (N, seq_len, F) cut from rows [start, end) of values (T, F), and targets Y from its column 0,
+    both views of `values` (no copy); window n starts at row start + n*stride.
+
+    head "seq2seq": Y (N, seq_len, 1), Y[n, t] = the target one step after X[n, t];
+    head "last": Y (N, horizon), the `horizon` targets after the window."""
+    target = values[:, 0]  # (T,): column 0 is the target
     if head == "seq2seq":
-        x = values[start:end - 1].unfold(0, seq_len, stride)  # (N, F, seq_len)
-        y = target[start + 1:end].unfold(0, seq_len, stride)  # (N, seq_len): shifted one step
+        x = values[start:end - 1].unfold(0, seq_len, stride)  # (N, F, seq_len): unfold puts the window last
+        y = target[start + 1:end].unfold(0, seq_len, stride)  # (N, seq_len): the same windows, one step later
         return x.transpose(1, 2), y.unsqueeze(-1)  # (N, seq_len, F), (N, seq_len, 1)
-    x = values[start:end - horizon].unfold(0, seq_len, stride)  # (N, F, seq_len)
+    x = values[start:end - horizon].unfold(0, seq_len, stride)  # (N, F, seq_len): unfold puts the window last
     y = target[start + seq_len:end].unfold(0, horizon, stride)  # (N, horizon): the steps after each window
     return x.transpose(1, 2), y  # (N, seq_len, F), (N, horizon)

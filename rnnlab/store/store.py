@@ -455,6 +455,12 @@ class RunWriter:
         if due:
             self.flush()
 
+    @property
+    def unflushed(self) -> int:
+        """Steps added but not yet on disk."""
+        with self._lock:
+            return sum(block.shape[1] for block in self._pending)
+
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, []

@@ -8,6 +8,7 @@ from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.export import script as export
 from rnnlab.jobs.runner import LiveRun
+from rnnlab.learn.history import lr_changes
 from rnnlab.ui.session import workspace
 
 
@@ -18,7 +19,7 @@ def download_buttons(run: LiveRun, key: str) -> None:
     cols[0].download_button("Download history", lambda: export.history_csv(run.history_frame()),
                             file_name=f"{stem}-history.csv", mime="text/csv", key=f"{key}_history",
                             on_click="ignore", width="stretch")
-    cols[1].download_button("Download config", lambda: export.config_json(run.config),
+    cols[1].download_button("Download config", lambda: export.config_json(_as_trained(run)),
                             file_name=f"{stem}-config.json", mime="application/json", key=f"{key}_config",
                             on_click="ignore", width="stretch")
     cols[2].download_button("Download weights", lambda: export.weights_bytes(run.model_copy()),
@@ -27,11 +28,16 @@ def download_buttons(run: LiveRun, key: str) -> None:
                             width="stretch",
                             help="The model's state_dict; load it with torch.load(..., weights_only=True).")
     frame = workspace().upload if run.config.data.data == "upload" else None
-    cols[3].download_button("Export PyTorch script", lambda: export.export_script(run.config, frame),
+    cols[3].download_button("Export PyTorch script", lambda: export.export_script(_as_trained(run), frame),
                             file_name=export.export_filename(run.config), mime="text/x-python",
                             key=f"{key}_script", on_click="ignore", width="stretch",
                             help="One readable .py file with plain torch: data, model and training loop. "
                                  "Running it reproduces this run's loss curve.")
+
+
+def _as_trained(run: LiveRun) -> RunConfig:
+    """The run's config with the learning-rate changes made while it trained, which the exports replay."""
+    return run.config.replace(lr_schedule=lr_changes(run.history_frame(), run.config.train.lr))
 
 
 def import_panel(sidebar_config: RunConfig) -> None:
@@ -45,6 +51,8 @@ def import_panel(sidebar_config: RunConfig) -> None:
         return
     try:
         config = RunConfig.from_json(config_file.getvalue())
+        if config.lr_schedule:  # the weights are those of the end of that run: go on at its last rate
+            config = config.replace(lr=config.lr_schedule[-1][1], lr_schedule=())
         from rnnlab.ui import current
 
         input_size = current.series(config).shape[1]

@@ -90,11 +90,14 @@ def controls(config: RunConfig) -> LiveRun | None:
 
 
 def _follow_settings(run: LiveRun, config: RunConfig) -> None:
-    """The learning rate follows the sidebar during a run; anything else waits for the next Train."""
-    if config.train.lr != run.config.train.lr and config.replace(lr=run.config.train.lr) == run.config:
-        run.set_lr(config.train.lr)
-        run.config = config
-    elif config != run.config:
+    """The learning rate follows the sidebar during a run; anything else waits for the next Train.
+
+    The run's config stays as it started: a rate changed live is recorded in its history's lr column,
+    at the step where it took effect, and the exports replay it from there."""
+    if config.replace(lr=run.config.train.lr) == run.config:
+        if config.train.lr != run.view().lr:  # resent until a step has used it: harmless, the job just sets it
+            run.set_lr(config.train.lr)
+    else:
         st.info("The sidebar settings differ from this run's. Press **Train** to start a new run with them "
                 "(the learning rate alone changes live).")
 
