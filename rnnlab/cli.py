@@ -1,4 +1,4 @@
-"""Command line: `python -m rnnlab train|shapes|presets`, flags named as the settings are."""
+"""Command line: `python -m rnnlab train|shapes|presets|sweep`, flags named as the settings are."""
 
 from __future__ import annotations
 
@@ -105,7 +105,17 @@ def list_presets(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     return 0
 
 
-COMMANDS = {"train": train, "shapes": shapes, "presets": list_presets}
+def sweep(argv: Sequence[str], out: TextIO | None = None) -> int:
+    from rnnlab.sweep import command
+
+    parser = _settings_parser("Sweep settings with Optuna: every trial is a training run of these settings with "
+                              "the swept ones changed; writes trials.csv and best.json.")
+    command.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return command.run(args, config_from_args(args), out or sys.stdout)
+
+
+COMMANDS = {"train": train, "shapes": shapes, "presets": list_presets, "sweep": sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
