@@ -8,6 +8,7 @@ from rnnlab.figures import inside as inside_charts
 from rnnlab.learn.trainer import LOSSES
 from rnnlab.ui import settings
 from rnnlab.ui.boot import require_entry
+from rnnlab.ui.live_chart import live_chart
 from rnnlab.ui.subject import subject, window, window_count
 
 require_entry()
@@ -37,18 +38,19 @@ with gradient_tab:
 
 
 def draw() -> None:
+    # While a run trains this reruns every second; live_chart updates the charts in place (no remount).
     s = subject(config)
     x, y, row = window(s, "val", index)
     st.caption(f"Showing {s.label}; window of rows {row:,} to {row + x.shape[1] - 1:,}.")
     with hidden_tab:
         states = probes.hidden_states(s.model, x)
-        st.plotly_chart(inside_charts.hidden_heatmap(states, "h"), key="inside_h")
+        live_chart(inside_charts.hidden_heatmap(states, "h"), key="inside_h")
         if states.c is not None:
-            st.plotly_chart(inside_charts.hidden_heatmap(states, "c"), key="inside_c")
+            live_chart(inside_charts.hidden_heatmap(states, "c"), key="inside_c")
     with gates_tab:
         found = probes.gates(s.model, x)
         if found.names:
-            st.plotly_chart(inside_charts.gates_figure(found), key="inside_gates")
+            live_chart(inside_charts.gates_figure(found), key="inside_gates")
         else:
             st.info("A plain RNN has no gates: every step computes h_t = tanh(W_ih x_t + W_hh h_(t-1) + b), so "
                     "nothing decides what to keep or forget. Choose LSTM or GRU in the sidebar to see gates.")
@@ -61,7 +63,7 @@ def draw() -> None:
         if compare:
             fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0, source="last")
             norms = {f"{name} (fresh)": values for name, values in fresh.items()} | norms
-        st.plotly_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
+        live_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
         clipped = f", {flow.clipped_norm:.3g} after clipping at {s.config.train.clip:g}" if s.config.train.clip else ""
         st.caption("Each point is how strongly the error of the window's LAST prediction pulls on the hidden state "
                    "at that time step, sent back through the recurrence (log scale). A curve that falls steeply "

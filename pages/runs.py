@@ -6,6 +6,7 @@ from rnnlab.analysis import compare as runs
 from rnnlab.jobs.runner import ACTIVE
 from rnnlab.ui import exports, settings
 from rnnlab.ui.boot import require_entry
+from rnnlab.ui.live_chart import live_chart
 from rnnlab.ui.session import workspace
 
 require_entry()
@@ -42,8 +43,9 @@ def draw(was_active: bool) -> None:
     chosen = sorted(i for i in event.selection.rows if i < len(all_runs))
     chosen = chosen or list(range(max(0, len(all_runs) - 3), len(all_runs)))
     st.caption("Select rows to compare them; without a selection the latest three are shown.")
-    st.plotly_chart(runs.overlay_figure([records[i] for i in chosen], log_y=st.session_state["runs_log"]),
-                    key="runs_chart")
+    log_y = st.session_state["runs_log"]
+    live_chart(lambda: runs.overlay_figure([records[i] for i in chosen], log_y=log_y), key="runs_chart",
+               version=(tuple((all_runs[i].number, all_runs[i].view().version) for i in chosen), log_y))
     if len(chosen) == 2:
         first, second = (all_runs[i] for i in chosen)
         diff = runs.config_diff(first.config, second.config)

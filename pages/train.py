@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnlab import presets
-from rnnlab.ui import exports, live, settings
+from rnnlab.ui import live, settings
 from rnnlab.ui.boot import require_entry
 
 require_entry()
@@ -16,5 +16,7 @@ if config.preset:
 run = live.controls(config)
 live.live_view(run)
 if run is not None:
+    from rnnlab.ui import exports  # PyTorch and the exporters: only once there is a run to export
+
     with st.expander("Export this run"):
         exports.download_buttons(run, key="train_export")

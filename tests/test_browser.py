@@ -4,7 +4,10 @@ import time
 
 import pytest
 from browser_support import (
+    blank_samples,
+    charts_marked,
     launch_chromium,
+    mark_charts,
     metric_value,
     require_browser,
     screenshot,
@@ -81,7 +84,6 @@ def test_train_shows_live_progress_and_pause_stops_it(server, page):
     first = steps(page)
     wait_for(lambda: steps(page) > first + 50)  # it keeps rising while we watch
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=10_000)  # loss curve and prediction plot
-    # Every redraw remounts the charts (Streamlit 1.67), so look until a frame has its traces drawn.
     wait_for(lambda: page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 3, timeout=10)
     screenshot(page, "train-running")
 
@@ -186,3 +188,74 @@ def test_a_bad_upload_is_a_sentence_and_training_still_works(server, page):
     page.get_by_role("button", name="Train", exact=True).click()
     wait_for(lambda: steps(page) > 10)
     no_exception(page)
+
+
+# --- the live charts (rnnlab/ui/live_chart.py): one Plotly graph per chart, updated in place -------------
+def draws(page, key: str) -> int:
+    """How many figures the chart's JavaScript has drawn (it counts each Plotly.react it completes)."""
+    return page.evaluate("(k) => +(document.querySelector(`.st-key-${k} .rnnlab-live-chart`)?.dataset.draws || 0)",
+                         key)
+
+
+def start_training(page, url: str) -> None:
+    page.goto(url + "/?preset=udacity-sine&steps=1000000")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_for(lambda: steps(page) > 20, timeout=60)
+    wait_for(lambda: draws(page, "loss_chart") >= 2, timeout=30)
+
+
+def pause(page) -> None:
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_for(lambda: page.get_by_role("button", name="Resume", exact=True).is_enabled())
+    wait_for_app(page)
+
+
+def test_live_charts_keep_their_node_and_never_show_a_blank_frame(server, page):
+    start_training(page, server)
+    keys = ["loss_chart", "window_chart"]
+    mark_charts(page, keys)
+    before = draws(page, "loss_chart")
+    blank = blank_samples(page, keys)  # 100 samples 50 ms apart, in the page: each shows both charts' lines
+    wait_for(lambda: draws(page, "loss_chart") >= before + 20, timeout=60)
+    assert blank == 0
+    assert charts_marked(page, keys)  # the very nodes marked before 20 updates: updated in place, never remounted
+    assert page.locator(".st-key-loss_chart .js-plotly-plot").count() == 1
+    no_exception(page)
+    screenshot(page, "live-train")
+    pause(page)
+
+
+def test_a_zoom_survives_updates_and_hover_shows_values(server, page):
+    start_training(page, server)
+    plot = page.locator(".st-key-loss_chart .nsewdrag").first
+    box = plot.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=8)
+    page.mouse.up()
+    x_range = "() => document.querySelector('.st-key-loss_chart .js-plotly-plot')._fullLayout.xaxis.range"
+    wait_for(lambda: page.evaluate("() => !document.querySelector('.st-key-loss_chart .js-plotly-plot')"
+                                   "._fullLayout.xaxis.autorange"), timeout=10)
+    zoomed = page.evaluate(x_range)
+    before = draws(page, "loss_chart")
+    wait_for(lambda: draws(page, "loss_chart") >= before + 10, timeout=60)
+    assert page.evaluate(x_range) == zoomed  # the data moved on, the user's zoom stayed
+
+    pause(page)
+    page.mouse.move(box["x"] + box["width"] * 0.45, y)
+    hover = page.locator(".st-key-loss_chart .hoverlayer .hovertext").first
+    hover.wait_for(timeout=10_000)
+    assert any(ch.isdigit() for ch in hover.text_content())
+    no_exception(page)
+
+
+def test_a_paused_run_draws_no_frames(server, page):
+    start_training(page, server)
+    pause(page)
+    counts = {k: draws(page, k) for k in ("loss_chart", "window_chart")}
+    paused_at = steps(page)
+    time.sleep(2.0)
+    assert {k: draws(page, k) for k in counts} == counts
+    assert steps(page) == paused_at

@@ -105,7 +105,7 @@ def test_train_pause_step_reset_cycle():
     at = app({"preset": "udacity-sine", "steps": "1000000"})
     at.button(key="btn_train").click().run()
     wait_until(at, lambda a: step_count(a) > 10)
-    assert len(at.get("plotly_chart")) == 2  # loss curve and prediction vs target
+    assert len(at.get("bidi_component")) == 2  # live loss curve and prediction vs target (rnnlab.ui.live_chart)
 
     at.button(key="btn_pause").click().run()
     paused_at = step_count(at)
@@ -212,14 +212,14 @@ def test_an_uploaded_csv_becomes_the_series():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_inside_page_draws_states_gates_and_gradients(cell):
     at = app({"cell": cell, "seq_len": "30"}, page="pages/inside.py")
-    charts = at.get("plotly_chart")
+    charts = at.get("bidi_component")  # live charts (rnnlab.ui.live_chart)
     # h heatmap (+ c for LSTM), gates (none for a plain RNN), gradient through time
     assert len(charts) == {"rnn": 2, "lstm": 4, "gru": 3}[cell]
     if cell == "rnn":
         assert "no gates" in at.info[0].value
     at.toggle(key="inside_compare").set_value(True).run()
     assert not at.exception
-    assert "lstm (fresh)" in at.get("plotly_chart")[-1].proto.spec
+    assert "lstm (fresh)" in at.get("bidi_component")[-1].proto.json
 
 
 def test_inside_page_follows_the_current_run():
@@ -256,7 +256,7 @@ def test_runs_page_compares_three_cells_and_diffs_two():
     wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"done"})
     table = at.dataframe[0].value
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
-    assert "compare lstm (lstm)" in at.get("plotly_chart")[0].proto.spec
+    assert "compare lstm (lstm)" in at.get("bidi_component")[0].proto.json
     assert [b.label for b in at.get("download_button")] == [
         "Download history", "Download config", "Download weights", "Export PyTorch script"]
 

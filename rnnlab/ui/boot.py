@@ -1,4 +1,7 @@
-"""Server start-up: one PyTorch thread per job, and a warm-up so the first Train click is instant."""
+"""Server start-up: plotly.js for the live charts, then, in the background, the job layer and its fork server.
+
+The first page view does not wait for PyTorch (seconds to import): a thread imports the job layer while
+the page draws, so it is loaded by the time a person can press Train."""
 
 from __future__ import annotations
 
@@ -8,31 +11,32 @@ import threading
 import time
 
 import streamlit as st
-import torch
 
-FORK_SERVER_DELAY = 1.5  # seconds after the first page view
+from rnnlab.ui.live_chart import ensure_plotly_js
+
+FIRST_PAGE_GRACE = 0.3  # seconds: the first page's script gets the core before the imports start
 
 
 def _warm_up() -> None:
-    """Start the job fork server now: it imports PyTorch and warms it up once (seconds), for every job
-    forked from it. This process is not warmed: that would take the same cores at the same moment,
-    and only the Inside and Forecast pages' first visit pays for it here."""
-    from multiprocessing import forkserver
+    """Import the job layer (PyTorch), then start the job fork server: it imports PyTorch and warms it up
+    once (seconds), for every job forked from it. The Inside and Forecast pages' first visit pays for
+    the rest of this process's warm-up."""
+    time.sleep(FIRST_PAGE_GRACE)
+    import torch
 
-    from rnnlab.jobs.runner import jobs_context
+    # Small recurrent models run fastest on one thread; several intra-op threads per job
+    # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
+    torch.set_num_threads(1)
+    import rnnlab.ui.session  # noqa: F401  (the Train click's import, done now)
+    from rnnlab.jobs.runner import start_fork_server
 
-    # Let the first page finish drawing before the fork server's imports take a core (cold start).
-    time.sleep(FORK_SERVER_DELAY)
-    jobs_context()
-    forkserver.ensure_running()
+    start_fork_server()
 
 
 @st.cache_resource(show_spinner=False)
 def start_server() -> threading.Thread:
     """Once per server process."""
-    # Small recurrent models run fastest on one thread; several intra-op threads per job
-    # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
-    torch.set_num_threads(1)
+    ensure_plotly_js()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s rnnlab %(message)s"))
     jobs = logging.getLogger("rnnlab.jobs")

@@ -1,13 +1,39 @@
-"""The Train page's controls and live view: buttons act on the session's run, a fragment draws it."""
+"""The Train page's controls and live view: buttons act on the session's run, a fragment draws it.
+
+The job layer (rnnlab.jobs, which imports PyTorch: seconds) is imported on first use, not with the
+page: a first visit draws the page while boot.py's warm-up imports it in the background."""
 
 from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
-from rnnlab.jobs.runner import ACTIVE, LiveRun, RunView
-from rnnlab.ui.session import workspace
+from rnnlab.ui.live_chart import live_chart
+
+if TYPE_CHECKING:
+    from rnnlab.jobs.runner import LiveRun, RunView
+
+# The runner's computing phases (rnnlab.jobs.runner.ACTIVE, checked equal in tests), here so that
+# drawing the page never waits for PyTorch.
+ACTIVE = ("starting", "running", "queued")
+
+
+def workspace():
+    """The session's workspace (imports the job layer: call it when a run may exist or must start)."""
+    from rnnlab.ui.session import workspace as session_workspace
+
+    return session_workspace()
+
+
+def current_run() -> LiveRun | None:
+    """The session's run; None without importing anything while the job layer is not loaded (no run yet)."""
+    if "rnnlab.ui.session" not in sys.modules:
+        return None
+    return workspace().current
 
 REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
 LIVE_POINTS = 600  # points per loss trace: a chart is a few hundred pixels wide
@@ -64,8 +90,7 @@ def _set_speed() -> None:
 
 def controls(config: RunConfig) -> LiveRun | None:
     """The five buttons, the speed select and the learning-rate follow-up; returns the session's run."""
-    ws = workspace()
-    run = ws.current
+    run = current_run()
     view = run.view() if run else None
     phase = view.phase if view else "idle"
     cols = st.columns([1, 1, 1, 1, 1, 2.2, 1])
@@ -117,27 +142,29 @@ def _draw(run: LiveRun, was_active: bool) -> None:
     _metrics(view)
     _status(view)
     left, right = st.columns(2)
-    train, val = run.loss_curves(LIVE_POINTS)
-    # While the run computes, static charts: no hover layer or mode bar to rebuild ten times a second,
-    # which costs the browser (on the same two cores as training) more than anything else.
-    plot_config = {"displaylogo": False, "staticPlot": view.phase in ACTIVE}
+    log_y = st.session_state.get("log_y", True)
+    # Charts that update in place (live_chart); a figure is built only when its version moved.
     with left:
-        figure = charts.loss_figure(train, val, log_y=st.session_state.get("log_y", True))
-        st.plotly_chart(figure, key="loss_chart", config=plot_config)
+        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y), key="loss_chart",
+                   version=(run.number, view.version, log_y))
     with right:
-        figure = charts.window_figure(view.snapshot) if view.snapshot is not None else charts.empty_figure(
-            "Prediction vs target, current window", "time step", "value")
-        st.plotly_chart(figure, key="window_chart", config=plot_config)
+        snapshot = view.snapshot
+        live_chart(lambda: charts.window_figure(snapshot) if snapshot is not None else _EMPTY_WINDOW,
+                   key="window_chart", version=(run.number, id(snapshot)))
     if was_active and view.phase not in ACTIVE:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
 
 
+_EMPTY_WINDOW = charts.empty_figure("Prediction vs target, current window", "time step", "value")
+
+
 def _empty_charts() -> None:
-    """Axes before the first step: plotly's JavaScript loads with the page, not after the Train click."""
+    """Axes before the first step, in the same live charts: the Train click updates them, never remounts."""
     left, right = st.columns(2)
-    left.plotly_chart(charts.empty_figure("Loss", "step", "loss"), key="loss_chart", config={"staticPlot": True})
-    right.plotly_chart(charts.empty_figure("Prediction vs target, current window", "time step", "value"),
-                       key="window_chart", config={"staticPlot": True})
+    with left:
+        live_chart(charts.empty_figure("Loss", "step", "loss"), key="loss_chart", version="empty")
+    with right:
+        live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
 
 
 def _metrics(view: RunView) -> None:
