@@ -104,7 +104,7 @@ def test_an_interrupted_study_resumes_and_a_finished_one_grows(tmp_path):
 
 
 def sweep_process(out: Path, url: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "rnnlab", "sweep", *SMALL, "--steps", "150", "--trials", "6",
+    command = [sys.executable, "-m", "rnnlab", "sweep", *SMALL, "--steps", "100", "--trials", "4",
                "--param", "lr=1e-3:1e-1:log", "--param", "cell=rnn,gru", "--prune", "none",
                "--study", "shared", "--storage", url, "--out", str(out)]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -117,7 +117,7 @@ def two_workers_fill_one_study(tmp_path: Path, url: str) -> None:
     outputs = [w.communicate(timeout=240)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], outputs
     done = finished(url, "shared")
-    assert sorted(t.state for t in done) == [TrialState.COMPLETE] * 6
+    assert sorted(t.state for t in done) == [TrialState.COMPLETE] * 4
     lines = [line.split()[1] for out in outputs for line in out.splitlines() if line.startswith("trial ")]
     assert sorted(int(n) for n in lines) == sorted(t.number for t in done)  # each trial reported by one worker
     assert json.loads((tmp_path / "worker0" / "best.json").read_text()) == \

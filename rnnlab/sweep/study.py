@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ OBJECTIVES = {"val_loss": "best validation loss", "train_loss": "last training l
 PRUNERS = ("median", "asha", "none")
 HEARTBEAT_SECONDS = 5  # a worker that vanished (killed, machine lost) frees its trial after GRACE_SECONDS
 GRACE_SECONDS = 20
+SCHEMA_ATTEMPTS = 4
+RACES = ("already exists", "duplicate key", "database is locked", "UniqueViolation")
 FAILED = "failed"  # user attr of a trial that genuinely failed (it counts towards the budget)
 STATES = {TrialState.RUNNING: "running", TrialState.WAITING: "running", TrialState.COMPLETE: "complete",
           TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
@@ -87,15 +91,21 @@ def open_storage(url: str | BaseStorage | None) -> BaseStorage:
             raise ConfigError(f"The storage folder {folder} does not exist.")
     elif url.startswith("postgresql"):
         kwargs["connect_args"] = {"connect_timeout": 5}
-    try:
-        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
-                          grace_period=GRACE_SECONDS)
-    except ImportError as exc:
-        raise ConfigError(f"The storage {_safe(url)} needs a database driver that is not installed ({exc}).") \
-            from None
-    except Exception as exc:  # sqlalchemy's errors: unreachable server, refused login, not a database
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-        raise ConfigError(f"Cannot use the storage {_safe(url)}: {reason}") from None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_SECONDS,
+                              grace_period=GRACE_SECONDS)
+        except ImportError as exc:
+            raise ConfigError(f"The storage {_safe(url)} needs a database driver that is not installed ({exc}).")\
+                from None
+        except Exception as exc:  # sqlalchemy's errors: unreachable server, refused login, not a database
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+            # Two workers starting together on an empty database both create the tables: one loses the race.
+            if attempt + 1 < SCHEMA_ATTEMPTS and any(r in reason for r in RACES):
+                time.sleep(0.5 + random.random())
+                continue
+            raise ConfigError(f"Cannot use the storage {_safe(url)}: {reason}") from None
+    raise AssertionError("unreachable")
 
 
 def _safe(url: str) -> str:
