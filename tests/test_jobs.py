@@ -16,6 +16,7 @@ from jobs_support import config, start_runs, wait_for, warm_fork_server
 
 from rnnlab.jobs import messages as m
 from rnnlab.jobs.runner import HistoryBlock, RunEnded, WeightsTaken, live_jobs
+from rnnlab.jobs.slots import ComputeSlots
 from rnnlab.jobs.worker import _Job, read_weights
 from rnnlab.learn.history import COLUMNS
 from rnnlab.learn.trainer import Trainer
@@ -116,6 +117,20 @@ def test_a_pause_given_before_the_job_exists_reaches_it(started):
     wait_for(lambda: run.view().phase == "paused", timeout=30)
     frozen = run.view().step
     assert run.wait_until(lambda v: v.step != frozen, timeout=0.3) is False
+
+
+def test_a_queued_run_answers_pause_and_weights_while_it_waits_for_a_slot(started):
+    slots = ComputeSlots(1)
+    slots.acquire()  # the test holds the only slot: the run waits in the queue
+    run = started(slots=slots)
+    wait_for(lambda: run.view().phase == "queued", timeout=30)
+    assert run.view().queue_position == 1 and run.view().step == 0
+    assert run.model_copy(timeout=30) is not None  # the job answers between two requests for a slot
+    run.pause()
+    wait_for(lambda: run.view().phase == "paused", timeout=30)
+    slots.release()  # the slot comes, the paused job gives it straight back without a step
+    wait_for(lambda: slots.busy == 0 and slots.waiting == 0, timeout=30)
+    assert run.view().step == 0 and run.view().phase == "paused"
 
 
 # --- observers: what a run store and a sweep see ----------------------------------------------
