@@ -35,7 +35,7 @@ def draw(was_active: bool) -> None:
     records = [runs.RunRecord(r.name, r.config, r.history, status(r)) for r in all_runs]
     event = st.dataframe(runs.summary(records), hide_index=True, width="stretch", key="runs_table",
                          on_select="rerun", selection_mode="multi-row",
-                         column_config={"lr": st.column_config.NumberColumn(format="%g"),
+                         column_config={"lr": st.column_config.TextColumn("lr", help="Learning rate and its changes"),
                                         "loss (last 50 steps)": st.column_config.NumberColumn(
                                             format="%.4g", help="Mean training loss of the last 50 steps"),
                                         "best validation": st.column_config.NumberColumn(format="%.4g"),

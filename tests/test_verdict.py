@@ -191,3 +191,18 @@ def test_raising_the_rate_to_a_tenth_mid_run_is_called_worse(seed):
     v = run(settings_, seed, raise_at=150)
     assert v.kind == V.WORSE_AFTER_LR and v.since_step == 151  # measured 245-7954x higher after
     assert v.severity != "success"
+
+
+def test_the_runs_table_shows_the_rate_as_it_went_and_the_loss_chart_marks_it():
+    from rnnlab.analysis.compare import RunRecord, summary
+    from rnnlab.figures.charts import lr_marks
+
+    lr = np.concatenate([np.full(49, 0.01), np.full(51, 0.1)])
+    history = history_of(np.full(100, 0.1), lr=lr)
+    records = [RunRecord("run 1", RunConfig(), history, "done"), RunRecord("run 2", RunConfig(), History(), "done")]
+    table = summary(records)
+    assert list(table["lr"]) == ["0.01 → 0.1 at step 50", "0.01"]
+    marks = lr_marks(V.lr_changes(history.column("step"), history.column("lr")))
+    (line,), (label,) = marks["shapes"], marks["annotations"]
+    assert (line["x0"], line["x1"], line["yref"]) == (50, 50, "paper") and label["text"] == "lr 0.01 → 0.1"
+    assert lr_marks([]) == {"shapes": [], "annotations": []}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnnlab.analysis import verdict
 from rnnlab.config import FIELDS, RunConfig
 from rnnlab.figures import charts
 from rnnlab.learn.history import History
@@ -42,7 +43,8 @@ def summary(records: list[RunRecord]) -> pd.DataFrame:
             "hidden": c.model.hidden,
             "layers": c.model.layers,
             "data": c.data.data,
-            "lr": c.train.lr,
+            # the rate as it went: "0.01 → 0.1 at step 50" when it was changed while training
+            "lr": verdict.lr_text(verdict.lr_changes(h.column("step"), h.column("lr")), c.train.lr),
             "steps": len(h),
             "loss (last 50 steps)": float(np.nanmean(tail)) if len(h) else math.nan,
             "best validation": float(finite_val.min()) if finite_val.size else math.nan,

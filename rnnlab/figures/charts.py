@@ -158,3 +158,16 @@ def axis_values(index: pd.Index) -> Any:
 def _axis_point(index: pd.Index, i: int) -> Any:
     value = index[i]
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(index, pd.DatetimeIndex) else float(value)
+
+
+def lr_marks(changes: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Vertical lines where the learning rate changed, labelled with the new rate, for a loss chart's layout:
+    `layout.update(lr_marks(verdict.lr_changes(...)))` (each change has .step, .old and .new)."""
+    shapes, annotations = [], []
+    for change in changes:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": change.step, "x1": change.step,
+                       "y0": 0, "y1": 1, "line": {"color": TARGET_GREY, "width": 1.5, "dash": "dash"}})
+        annotations.append({"text": f"lr {change.old:g} → {change.new:g}", "xref": "x", "yref": "paper",
+                            "x": change.step, "y": 1, "xanchor": "left", "yanchor": "top", "showarrow": False,
+                            "font": {"size": 13, "color": INK}, "bgcolor": "rgba(255,255,255,0.8)"})
+    return {"shapes": shapes, "annotations": annotations}
