@@ -32,13 +32,19 @@ part = left.radio("Evaluate on", ["test", "val"], horizontal=True, key="forecast
 period = right.number_input("Season length (rows) for the seasonal naive baseline", 1, 10_000,
                             forecast.season_length(s.config), key=f"forecast_period_{s.config.data.data}")
 refresh.button("Refresh", key="forecast_refresh", help="Evaluate the current run's latest weights.")
-st.caption(f"Evaluating {s.label}.")
+covariates = s.prepared.input_size - 1
+known = covariates > 0 and st.toggle(
+    "Covariates known in advance", key="forecast_known_covariates",
+    help="On: the free-running forecast reads the true future covariates (right for a calendar or holidays). "
+         "Off: it holds them at their last known value (right for measurements such as temperature).")
+st.caption(f"Evaluating {s.label}. {forecast.covariate_assumption(covariates, known)}")
 if not s.trained:
     st.warning("This model has not been trained yet, so expect it to lose to the baselines.")
 
 try:
     with st.spinner("Forecasting..."):
-        report = forecast.evaluate(s.model, s.prepared, s.config, part=part, period=period)
+        report = forecast.evaluate(s.model, s.prepared, s.config, part=part, period=period,
+                                  known_covariates=known)
 except RnnlabError as exc:
     st.error(str(exc))
     st.stop()

@@ -30,6 +30,19 @@ __all__ = [
 # slows everyone down long before it runs out of memory.
 MAX_ACTIVATIONS_PER_STEP = 4_000_000
 
+# Combinations that would let a forecast see the value it predicts, refused with a reason (issue 15).
+BIDIRECTIONAL_SEQ2SEQ = (
+    "A bidirectional network with a prediction at every step (head=seq2seq) sees step t+1 while predicting it: "
+    "its backward half has already read the rest of the window. Use the last-step head (head=last, "
+    "many-to-one), or turn bidirectional off."
+)
+BIDIRECTIONAL_STREAMING = (
+    "A bidirectional network cannot carry its state from one window to the next (regime=streaming): the "
+    "backward half ends each window at its first step, so its state says nothing about where the next window "
+    "starts. Use regime=windowed, or turn bidirectional off."
+)
+
+
 # "upload" stands for a CSV the user uploaded in this session; a link cannot carry it.
 UPLOAD_NAME = "upload"
 SERIES_NAMES: tuple[str, ...] = tuple(GENERATORS) + tuple(DATASETS)
@@ -265,6 +278,10 @@ class RunConfig:
         m, t = self.model, self.train
         if m.head == "seq2seq" and m.horizon != 1:
             raise ConfigError("horizon above 1 needs head=last: a seq2seq head predicts one step ahead at each step.")
+        if m.bidirectional and m.head == "seq2seq":
+            raise ConfigError(BIDIRECTIONAL_SEQ2SEQ)
+        if m.bidirectional and t.regime == "streaming":
+            raise ConfigError(BIDIRECTIONAL_STREAMING)
         directions = 2 if m.bidirectional else 1
         batch = 1 if t.regime == "streaming" else t.batch
         activations = batch * t.seq_len * directions * m.hidden * m.layers

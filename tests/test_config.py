@@ -310,3 +310,23 @@ def test_any_partial_settings_round_trip_through_a_link_and_a_file(preset, names
     assert warnings == [] and again == config
     assert RunConfig.from_json(config.to_json()) == config
 
+
+
+@pytest.mark.parametrize("regime", ["windowed", "streaming"])
+def test_bidirectional_with_a_prediction_at_every_step_is_refused_with_the_reason(regime):
+    # Its backward half has read x[t+1], the target of step t: it would learn to copy (issue 15).
+    with pytest.raises(ConfigError, match="sees step t\\+1 while predicting it.*head=last"):
+        RunConfig.from_flat({"bidirectional": True, "head": "seq2seq", "regime": regime})
+
+
+def test_bidirectional_cannot_carry_state_between_windows():
+    with pytest.raises(ConfigError, match="cannot carry its state.*regime=windowed"):
+        RunConfig.from_flat({"bidirectional": True, "head": "last", "regime": "streaming"})
+    config = RunConfig.from_flat({"bidirectional": True, "head": "last", "horizon": 3, "regime": "windowed"})
+    assert config.directions == 2
+
+
+def test_a_link_that_would_peek_warns_and_falls_back():
+    config, warnings = RunConfig.from_query({"bidirectional": "1", "head": "seq2seq", "hidden": "8"})
+    assert not (config.model.bidirectional and config.model.head == "seq2seq")
+    assert len(warnings) == 1 and "sees step t+1 while predicting it" in warnings[0]

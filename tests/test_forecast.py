@@ -158,13 +158,13 @@ def test_free_running_feeds_each_prediction_back_as_the_next_input():
     np.testing.assert_allclose(forecasts, np.arange(1, 11), rtol=1e-6)
 
 
-def test_free_running_takes_covariates_from_the_true_data():
+def test_free_running_takes_covariates_known_in_advance_from_the_true_data():
     cfg = config()
     covariate = np.arange(200, dtype=np.float64) * 10
     prepared = prepare(cfg, series(np.zeros(200), calendar=covariate))
     start = prepared.rows("test")[0]
     # This double forecasts the covariate of the last input row, which only the true data can supply.
-    forecasts = forecast.free_running(Persistence(feature=1), prepared, cfg, start, 10)
+    forecasts = forecast.free_running(Persistence(feature=1), prepared, cfg, start, 10, known_covariates=True)
     np.testing.assert_allclose(forecasts, covariate[start - 1 : start + 9], rtol=1e-6)
 
 

@@ -165,7 +165,7 @@ def test_shapes_page_shows_states_and_reshapes():
 
 
 def test_shapes_page_follows_batch_first_and_the_cell():
-    at = app({"cell": "gru", "bidirectional": "1"}, page="pages/shapes.py")
+    at = app({"cell": "gru", "bidirectional": "1", "head": "last"}, page="pages/shapes.py")
     assert "c_0" not in list(trace_of(at)["tensor"])
     at.toggle(key="shapes_batch_first").set_value(False).run()
     shapes = dict(zip(trace_of(at)["tensor"], trace_of(at)["shape"], strict=True))

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from rnnlab.analysis.probes import compare_cells, gates, gradient_norms, hidden_states
-from rnnlab.config import RunConfig
+from rnnlab.config import ModelConfig, RunConfig
 from rnnlab.errors import ConfigError
 from rnnlab.learn.models import SequenceModel, build_model
 
@@ -19,10 +19,11 @@ STACKS = [(layers, bidirectional) for layers in (1, 2, 3) for bidirectional in (
 
 def model_of(cell: str, layers: int = 1, bidirectional: bool = False, hidden: int = 5, head: str = "seq2seq",
              input_size: int = 2, seed: int = 0, batch_first: bool = True) -> SequenceModel:
-    config = RunConfig.from_flat({"cell": cell, "hidden": hidden, "layers": layers,
-                                  "bidirectional": bidirectional, "head": head})
+    # Built from ModelConfig, past RunConfig's rules: the probes must read any SequenceModel, including the
+    # bidirectional seq2seq one the config refuses for forecasting (issue 15).
+    config = ModelConfig(cell=cell, hidden=hidden, layers=layers, bidirectional=bidirectional, head=head)
     torch.manual_seed(seed)
-    return build_model(config, input_size, batch_first=batch_first).eval()
+    return SequenceModel(config, input_size, batch_first=batch_first).eval()
 
 
 def window(steps: int = 9, features: int = 2, batch: int = 3, seed: int = 1) -> torch.Tensor:

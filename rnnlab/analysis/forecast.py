@@ -7,6 +7,13 @@ Two ways to forecast, and two trivial answers to beat:
     seasonal     y_hat[t] = y[t - period] (the same moment one cycle ago).
 Everything returned is in the series' original units. Arrays are aligned to the part's rows and hold
 NaN where a method has no prediction (not enough past before the row).
+
+No peeking: row t is always predicted from rows before t. Covariates (the columns after the target) are
+read up to row t-1 like the target. A free-running forecast made at row t0 runs past rows whose covariates
+were not known at t0 either; by default they are held at their last known value (row t0). Only covariates
+known in advance (a calendar, a holiday list, a schedule) may be read from the true future rows:
+`known_covariates=True`. With a covariate measured as it happens (temperature, the echo's pulses), True
+would let the forecast read the future.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ __all__ = [
     "ForecastReport", "METRIC_NAMES", "ONE_STEP", "FREE_RUNNING", "LAST_VALUE", "SEASONAL_NAIVE",
     "DEFAULT_MAX_HORIZON", "MAX_FREE_STEPS", "HORIZON_STARTS",
     "one_step", "free_running", "error_by_horizon", "baseline_error_by_horizon", "last_value", "seasonal_naive",
-    "metrics", "evaluate",
+    "metrics", "evaluate", "covariate_assumption",
 ]
 
 METRIC_NAMES = ("MSE", "RMSE", "MAE", "MAPE", "R²")
@@ -41,6 +48,19 @@ SEASONAL_NAIVE = "seasonal naive"
 DEFAULT_MAX_HORIZON = 100  # error_by_horizon's default reach (at most half the part)
 MAX_FREE_STEPS = 500  # evaluate's free-running forecast: each step is one forward pass, so cap it
 HORIZON_STARTS = 20  # forecasts averaged per horizon: enough to smooth the curve, all run as one batch
+
+
+def covariate_assumption(covariates: int, known_covariates: bool) -> str:
+    """One sentence for the Forecast page: what the forecasts read of the covariates."""
+    if covariates == 0:
+        return "No peeking: each row is predicted from the rows before it only."
+    if known_covariates:
+        return ("No peeking: each row is predicted from the rows before it, covariates included. The free-running "
+                "forecast reads the true covariates of the rows it forecasts, as it may if they are known in advance "
+                "(a calendar, holidays); with measured ones (temperature) that would be reading the future.")
+    return ("No peeking: each row is predicted from the rows before it, covariates included. The free-running "
+            "forecast does not know the future covariates either: it holds them at their last known value. Switch "
+            "on \"known in advance\" only for covariates such as a calendar or holidays.")
 
 
 # --- forecasting ---------------------------------------------------------------------------------
@@ -68,25 +88,30 @@ def one_step(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
     return predictions
 
 
-def free_running(model: nn.Module, prepared: Prepared, config: RunConfig, start: int, steps: int) -> np.ndarray:
+def free_running(model: nn.Module, prepared: Prepared, config: RunConfig, start: int, steps: int,
+                 known_covariates: bool = False) -> np.ndarray:
     """A `steps`-point forecast from row `start` (rows start..start+steps-1), in original units.
 
     The context is the true seq_len rows before `start`; after that each prediction is fed back as the
-    next input's target feature. Covariates (the other columns) are taken from the true data: a
-    forecaster would know them in advance (calendar, holidays, a weather forecast). The last-step head
-    with horizon H emits H points per forward pass, all fed back.
+    next input's target feature. Covariates (the other columns) after the context are held at their
+    value in row start-1, the last one known, unless `known_covariates` says they are known in advance
+    (calendar, holidays): then the true ones are read. The last-step head with horizon H emits H points
+    per forward pass, all fed back.
     """
-    return _to_original(prepared, _free_run(model, prepared, config, np.array([start]), steps)[0])
+    forecast = _free_run(model, prepared, config, np.array([start]), steps, known_covariates)
+    return _to_original(prepared, forecast[0])
 
 
 def error_by_horizon(model: nn.Module, prepared: Prepared, config: RunConfig, part: str = "test",
-                     max_horizon: int | None = None, starts: int = HORIZON_STARTS) -> np.ndarray:
+                     max_horizon: int | None = None, starts: int = HORIZON_STARTS,
+                     known_covariates: bool = False) -> np.ndarray:
     """RMSE (original units) of free-running forecasts at horizons 1..K, averaged over evenly spaced starts.
 
     K is `max_horizon`, by default min(DEFAULT_MAX_HORIZON, half the part). Entry k-1 is the error k steps ahead.
     """
     start_rows, horizon = _horizon_starts(prepared, config, part, max_horizon, starts)
-    forecasts = _to_original(prepared, _free_run(model, prepared, config, start_rows, horizon))  # (S, K)
+    forecasts = _to_original(prepared, _free_run(model, prepared, config, start_rows, horizon,
+                                                 known_covariates))  # (S, K)
     truth = _truth(prepared)[start_rows[:, None] + np.arange(horizon)]  # (S, K)
     return np.sqrt(np.mean((forecasts - truth) ** 2, axis=0))  # (K,)
 
@@ -136,7 +161,7 @@ def _horizon_starts(prepared: Prepared, config: RunConfig, part: str, max_horizo
 
 
 def _free_run(model: nn.Module, prepared: Prepared, config: RunConfig, starts: np.ndarray,
-              steps: int) -> torch.Tensor:
+              steps: int, known_covariates: bool) -> torch.Tensor:
     """Scaled free-running forecasts (S, steps), one row per start row, all starts run as one batch."""
     seq_len, rows = config.train.seq_len, prepared.values.shape[0]
     if steps < 1 or starts.min() < seq_len or starts.max() + steps > rows:
@@ -146,6 +171,8 @@ def _free_run(model: nn.Module, prepared: Prepared, config: RunConfig, starts: n
     # overwritten with the forecast as it is made, the covariates stay true.
     index = torch.as_tensor(starts)[:, None] - seq_len + torch.arange(seq_len + steps)  # (S, seq_len+steps)
     work = prepared.values[index]  # (S, seq_len+steps, F), a copy: the prepared values stay untouched
+    if not known_covariates:  # the future's covariates were not known at the start: hold the last known ones
+        work[:, seq_len:, 1:] = work[:, seq_len - 1 : seq_len, 1:]
     forecast = torch.empty(len(starts), steps)  # (S, steps)
     chunk = _chunk_size(model, seq_len)
     done = 0
@@ -270,6 +297,8 @@ class ForecastReport:
     horizon_rmse: np.ndarray  # (K,) free-running RMSE k steps ahead
     # LAST_VALUE, SEASONAL_NAIVE -> (K,) their RMSE k steps ahead, over the same forecast starts
     horizon_baselines: dict[str, np.ndarray]
+    # free-running read the true future covariates (known in advance) rather than holding the last known ones
+    known_covariates: bool = False
 
 
 def season_length(config: RunConfig) -> int:
@@ -282,10 +311,11 @@ def season_length(config: RunConfig) -> int:
 
 def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str = "test",
              period: int | None = None, max_horizon: int | None = None,
-             max_free_steps: int = MAX_FREE_STEPS) -> ForecastReport:
+             max_free_steps: int = MAX_FREE_STEPS, known_covariates: bool = False) -> ForecastReport:
     """Forecast `part` every way, score the network against the trivial answers, and the error by horizon.
 
-    `period` (of the seasonal naive baseline) defaults to config.data.period rounded. Do not call it while
+    `period` (of the seasonal naive baseline) defaults to config.data.period rounded. `known_covariates`:
+    see free_running. Do not call it while
     another thread trains the same model: it switches the model to eval mode for the duration.
     """
     period = int(round(config.data.period)) if period is None else int(period)
@@ -298,7 +328,8 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
     predictions = one_step(model, prepared, config, part)
     steps = min(end - first, max_free_steps)
     free = np.full(end - start, np.nan)
-    free[first - start : first - start + steps] = free_running(model, prepared, config, first, steps)
+    free[first - start : first - start + steps] = free_running(model, prepared, config, first, steps,
+                                                               known_covariates)
     baselines = {LAST_VALUE: last_value(prepared, part), SEASONAL_NAIVE: seasonal_naive(prepared, period, part)}
 
     scored = slice(first - start, None)  # the same rows for the network and the baselines
@@ -310,7 +341,7 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(METRIC_NAMES)).astype(float)
     table.index.name = "method"
 
-    curve = error_by_horizon(model, prepared, config, part, max_horizon)
+    curve = error_by_horizon(model, prepared, config, part, max_horizon, known_covariates=known_covariates)
     baseline_curves = baseline_error_by_horizon(prepared, config, period, part, len(curve))
     return ForecastReport(
         part=part,
@@ -325,4 +356,5 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
         horizons=np.arange(1, len(curve) + 1),
         horizon_rmse=curve,
         horizon_baselines=baseline_curves,
+        known_covariates=known_covariates,
     )

@@ -103,6 +103,8 @@ class SequenceModel(nn.Module):
             if record is not None:
                 record("prediction", y)
             return y, state
+        # seq2seq. Bidirectional, step t's backward half would have read x[t+1], its own target: RunConfig
+        # refuses that pair (issue 15); the model still builds it, so tests can show the leak is caught.
         # seq2seq: nn.Linear wants 2-d rows, so flatten batch and time, apply it, and fold back
         if self.batch_first:
             b, t, dh = out.shape  # (B, T, D*H)
