@@ -162,9 +162,11 @@ def test_an_observer_that_fails_does_not_stop_the_training(started):
 
 def test_a_sweep_can_stop_a_run_from_its_first_validation_loss(started):
     """What an Optuna pruner does: read validation losses as they come, stop the run early."""
-    losses = []
+    losses, ends = [], []
 
     def prune(event):
+        if isinstance(event, WeightsTaken) and event.reason == "end":
+            ends.append(event)
         if isinstance(event, HistoryBlock):
             measured = event.block[COLUMNS.index("val_loss")]
             losses.extend(measured[~np.isnan(measured)])
@@ -177,6 +179,7 @@ def test_a_sweep_can_stop_a_run_from_its_first_validation_loss(started):
     assert view.phase == "stopped" and not run.alive
     assert 20 <= view.step < 100_000 and len(run.history) == view.step
     assert losses and np.isfinite(losses[0])
+    assert len(ends) == 1  # the job ended on its own Stop, with its last weights, not killed
 
 
 def test_stop_before_the_job_started_ends_it_cleanly(started):

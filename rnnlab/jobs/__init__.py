@@ -1,1 +1,1 @@
-"""Training jobs in their own processes: the runner, the job process, the compute slots (no streamlit)."""
+"""Training jobs in their own processes: runner, job process, pipe messages, compute slots (no streamlit)."""

@@ -170,13 +170,14 @@ class LiveRun:
         weights: dict | None = None,
         observers: Iterable[Observer] = (),
         weights_every: float | None = None,
+        start_step: int = 0,
     ) -> None:
         self.config = config
         self.name = name
         self.number = 0  # the order in its session (set by the session's workspace)
         self.history = History()
         self._frame = frame
-        self._initial = (weights, paused, speed, weights_every)
+        self._initial = (weights, paused, speed, weights_every, start_step)  # start_step: a resumed run's
         self._slots = slots
         self._observers = list(observers)
         self._lock = threading.Lock()
@@ -241,7 +242,9 @@ class LiveRun:
         self._stop.set()
         self._quit.set()
         self._send(Stop())
-        if self._watcher.is_alive() and threading.current_thread() is not self._watcher:
+        if threading.current_thread() is self._watcher:
+            return  # called by an observer: the job ends on its own, and this very thread reads its End
+        if self._watcher.is_alive():
             self._watcher.join(timeout)
         if self._process is not None and self._process.is_alive():
             self._process.terminate()  # it did not answer in time
@@ -336,10 +339,11 @@ class LiveRun:
 
     # --- the watcher thread: launches the job and reads its messages ----------------
     def _launch(self) -> None:
-        weights, paused, speed, weights_every = self._initial
+        weights, paused, speed, weights_every, start_step = self._initial
         ours, theirs = jobs_context().Pipe()
         process = jobs_context().Process(
-            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed, weights_every),
+            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed, weights_every,
+                  start_step),
             name="rnnlab-job", daemon=True)
         process.start()  # waits for the fork server, which warms up once when the server starts
         theirs.close()
