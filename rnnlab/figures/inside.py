@@ -135,7 +135,10 @@ def gradient_figure(norms: dict[str, np.ndarray] | np.ndarray, log_y: bool = Tru
     series = norms if isinstance(norms, dict) else {"": norms}
     data = []
     truncated = False
-    for cell, values in series.items():
+    beside_fresh = any(" (" in key for key in series)
+    for key, values in series.items():
+        # keys are cells ("lstm"), perhaps with a note ("lstm (fresh)"): the colour and label follow the cell
+        cell, _, note = key.partition(" (")
         y = np.asarray(values, dtype=np.float32)  # (T,)
         if log_y:
             # a log axis cannot show 0 (no gradient reaches that step, e.g. before a truncation cut): leave a gap
@@ -143,9 +146,12 @@ def gradient_figure(norms: dict[str, np.ndarray] | np.ndarray, log_y: bool = Tru
             y = np.where(y > 0, y, np.nan).astype(np.float32)
         data.append({
             "type": "scatter", "mode": "lines+markers",
-            "name": CELL_LABELS.get(cell, cell) or "||dL/dh_t||",
+            "name": (CELL_LABELS.get(cell, cell) + (f" ({note}" if note else "")) or "||dL/dh_t||",
             "x": np.arange(len(y)), "y": y,
-            "line": {"color": CELL_COLOURS.get(cell, PREDICTION_BLUE), "width": 2}, "marker": {"size": 5},
+            # the run's own model beside fresh ones of the same cell: same colour, dashed
+            "line": {"color": CELL_COLOURS.get(cell, PREDICTION_BLUE), "width": 2,
+                     "dash": "dash" if beside_fresh and not note else "solid"},
+            "marker": {"size": 5},
             "hovertemplate": "time step %{x}<br>||dL/dh_t|| = %{y:.3g}<extra>%{fullData.name}</extra>",
         })
     layout = _layout(
