@@ -292,11 +292,12 @@ def test_series_from_table_refuses_a_single_row():
         series_from_table(read_csv(b"t,x\n1,2\n"), "t", "x")
 
 
-def test_series_from_table_interpolates_missing_values_and_says_so():
+def test_series_from_table_fills_missing_values_from_the_past_and_says_so():
     table = read_csv(b"t,x\n1,1\n2,\n3,3\n4,n/a\n5,5\n6,6\n7,7\n8,8\n9,9\n10,10\n")
     frame = series_from_table(table, "t", "x")
-    assert frame["x"].tolist() == [float(v) for v in range(1, 11)]
-    assert frame.attrs["notes"] == ["filled 2 missing values in 'x' by linear interpolation"]
+    # carried forward, not interpolated: row 2 must not hold half of row 3, which it is asked to predict
+    assert frame["x"].tolist() == [1.0, 1.0, 3.0, 3.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    assert frame.attrs["notes"] == ["filled 2 missing values in 'x' with the last known value"]
 
 
 def test_series_from_table_fills_missing_values_at_the_ends_with_the_nearest():
@@ -307,7 +308,7 @@ def test_series_from_table_fills_missing_values_at_the_ends_with_the_nearest():
 def test_series_from_table_replaces_infinite_values_and_says_so():
     table = pd.DataFrame({"x": [1.0, np.inf, 3.0, -np.inf, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]})
     frame = series_from_table(table, None, "x")
-    assert np.isfinite(frame["x"]).all() and frame["x"].iloc[1] == 2.0
+    assert np.isfinite(frame["x"]).all() and frame["x"].iloc[1] == 1.0
     assert "2 infinite" in frame.attrs["notes"][0]
 
 
@@ -348,7 +349,7 @@ def test_series_from_table_reads_decimal_commas_in_text_columns():
 def test_series_from_table_treats_spreadsheet_error_cells_as_gaps():
     table = pd.DataFrame({"x": ["1", "#DIV/0!", "3", "4", "5", "6"]})
     frame = series_from_table(table, None, "x")
-    assert frame["x"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    assert frame["x"].tolist() == [1.0, 1.0, 3.0, 4.0, 5.0, 6.0]
 
 
 def test_series_from_table_keeps_whole_number_times_as_integers():

@@ -341,7 +341,7 @@ def _index_by_time(frame: pd.DataFrame, column: pd.Series, name: str, notes: lis
 
 
 def _fill_gaps(values: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
-    """Linear interpolation over NaN and +-inf; the ends take the nearest value."""
+    """NaN and +-inf take the last known value before them; gaps before the first known value take it."""
     missing, infinite = np.isnan(values), np.isinf(values)
     gaps = missing | infinite
     if gaps.mean() > MAX_MISSING:
@@ -349,11 +349,14 @@ def _fill_gaps(values: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
                         f"{MAX_MISSING:.0%} can be filled in; pick another column or fill the gaps in the file.")
     if not gaps.any():
         return values
-    positions = np.arange(len(values))
-    filled = values.copy()
-    filled[gaps] = np.interp(positions[gaps], positions[~gaps], values[~gaps])
+    # Carried forward, never interpolated: an interpolated gap holds part of the next known value, so the
+    # input at that row would reveal the value the network is asked to predict next (issue 15).
+    source = np.maximum.accumulate(np.where(gaps, 0, np.arange(len(values))))
+    filled = values[source]
+    first = int(np.argmax(~gaps))
+    filled[:first] = values[first]  # no past to carry: the opening gaps take the first known value
     kinds = [f"{int(count)} {kind}" for count, kind in ((missing.sum(), "missing"), (infinite.sum(), "infinite"))
              if count]
     plural = "s" if gaps.sum() > 1 else ""
-    notes.append(f"filled {' and '.join(kinds)} value{plural} in {name!r} by linear interpolation")
+    notes.append(f"filled {' and '.join(kinds)} value{plural} in {name!r} with the last known value")
     return filled
