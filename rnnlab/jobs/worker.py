@@ -152,14 +152,16 @@ class _Job:
 
 
 def job_main(conn: Connection, config_json: str, frame: pd.DataFrame | None, weights: dict | None,
-             paused: bool, speed: float | None, weights_every: float | None = None) -> None:
-    """The job process: build the trainer, then train as the server says until done or stopped."""
+             paused: bool, speed: float | None, weights_every: float | None = None, start_step: int = 0) -> None:
+    """The job process: build the trainer, then train as the server says until done or stopped.
+    start_step: a run resumed from weights saved at that step goes on counting from there."""
     torch.set_num_threads(1)  # one core per job (DESIGN.md: more threads fight each other and the browser)
     try:
         trainer = Trainer(RunConfig.from_json(config_json), frame)
         if weights is not None:
             trainer.model.load_state_dict(weights)
             trainer.reset_checkpoints()
+            trainer.step = start_step
         conn.send(Ready(State(paused)))
         job = _Job(conn, trainer, paused, speed, weights_every)
         job.run()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from rnnlab.learn.trainer import Progress
+if TYPE_CHECKING:  # a type only: reading and writing histories (the run store) need no PyTorch
+    from rnnlab.learn.trainer import Progress
 
 COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
 
