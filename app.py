@@ -20,6 +20,7 @@ PAGES = [
     st.Page(HERE / "inside.py", title="Inside", icon=":material/neurology:", url_path="inside"),
     st.Page(HERE / "forecast.py", title="Forecast", icon=":material/timeline:", url_path="forecast"),
     st.Page(HERE / "runs.py", title="Runs", icon=":material/stacked_line_chart:", url_path="runs"),
+    st.Page(HERE / "glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
 ]
 page = st.navigation(PAGES)
 settings.sidebar()

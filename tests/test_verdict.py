@@ -121,10 +121,12 @@ def test_no_validation_yet_is_too_early():
 
 def test_lr_changes_and_their_text():
     steps, lrs = np.arange(1, 7), np.array([0.01, 0.01, 0.1, 0.1, 0.001, 0.001])
-    changes = V.lr_changes(steps, lrs)
+    changes = V.lr_changes(steps, lrs, 0.01)
     assert changes == [V.LrChange(3, 0.01, 0.1), V.LrChange(5, 0.1, 0.001)]
     assert V.lr_text(changes, 0.01) == "0.01 → 0.1 at step 3, → 0.001 at step 5"
-    assert V.lr_text([], 0.01) == "0.01" and V.lr_changes(steps, np.full(6, 0.5)) == []
+    assert V.lr_text([], 0.01) == "0.01" and V.lr_changes(steps, np.full(6, 0.5), 0.5) == []
+    # a change before the first step shows against the config's rate
+    assert V.lr_changes(steps, np.full(6, 0.5), 0.01) == [V.LrChange(1, 0.01, 0.5)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -202,7 +204,7 @@ def test_the_runs_table_shows_the_rate_as_it_went_and_the_loss_chart_marks_it():
     records = [RunRecord("run 1", RunConfig(), history, "done"), RunRecord("run 2", RunConfig(), History(), "done")]
     table = summary(records)
     assert list(table["lr"]) == ["0.01 → 0.1 at step 50", "0.01"]
-    marks = lr_marks(V.lr_changes(history.column("step"), history.column("lr")))
+    marks = lr_marks(V.lr_changes(history.column("step"), history.column("lr"), 0.01))
     (line,), (label,) = marks["shapes"], marks["annotations"]
     assert (line["x0"], line["x1"], line["yref"]) == (50, 50, "paper") and label["text"] == "lr 0.01 → 0.1"
     assert lr_marks([]) == {"shapes": [], "annotations": []}

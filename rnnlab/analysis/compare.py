@@ -44,7 +44,7 @@ def summary(records: list[RunRecord]) -> pd.DataFrame:
             "layers": c.model.layers,
             "data": c.data.data,
             # the rate as it went: "0.01 → 0.1 at step 50" when it was changed while training
-            "lr": verdict.lr_text(verdict.lr_changes(h.column("step"), h.column("lr")), c.train.lr),
+            "lr": verdict.lr_text(verdict.lr_changes(h.column("step"), h.column("lr"), c.train.lr), c.train.lr),
             "steps": len(h),
             "loss (last 50 steps)": float(np.nanmean(tail)) if len(h) else math.nan,
             "best validation": float(finite_val.min()) if finite_val.size else math.nan,

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from rnnlab.config import RunConfig
+from rnnlab.learn import history as history_mod
 from rnnlab.learn.trainer import LOSSES, spread_windows, warm_sequence
 from rnnlab.series import data as data_mod
 
@@ -106,11 +107,14 @@ class LrChange:
     new: float
 
 
-def lr_changes(steps: np.ndarray, lrs: np.ndarray) -> list[LrChange]:
-    """Every change of the learning rate along a history's step and lr columns."""
-    steps, lrs = np.asarray(steps), np.asarray(lrs, dtype=float)
-    changed = np.flatnonzero(lrs[1:] != lrs[:-1]) + 1
-    return [LrChange(int(steps[i]), float(lrs[i - 1]), float(lrs[i])) for i in changed]
+def lr_changes(steps: np.ndarray, lrs: np.ndarray, initial: float) -> list[LrChange]:
+    """Every change of the learning rate along a history's step and lr columns (`initial`: the config's)."""
+    frame = pd.DataFrame({"step": np.asarray(steps), "lr": np.asarray(lrs, dtype=float)})
+    changes, old = [], initial
+    for step, new in history_mod.lr_changes(frame, initial):
+        changes.append(LrChange(step, old, new))
+        old = new
+    return changes
 
 
 def lr_text(changes: list[LrChange], initial: float) -> str:
@@ -140,14 +144,17 @@ class Verdict:
         return " ".join(part for part in (f"{self.title}:", self.evidence, self.advice, *self.notes) if part)
 
 
-def judge(history, status: str, reference: Reference | None = None, finished: bool | None = None) -> Verdict:
+def judge(history, status: str, reference: Reference | None = None, finished: bool | None = None,
+          initial_lr: float | None = None) -> Verdict:
     """The verdict on a run so far. `status` is the trainer's (running, done, diverged, early_stopped);
-    `finished` defaults to status != "running" and only changes the wording and the severity."""
+    `finished` defaults to status != "running" and only changes the wording and the severity;
+    `initial_lr` (the config's) also catches a change before the first step."""
     finished = status != "running" if finished is None else finished
     steps = np.asarray(history.column("step"))
     loss = np.asarray(history.column("loss"), dtype=float)
     val = np.asarray(history.column("val_loss"), dtype=float)
-    changes = lr_changes(steps, history.column("lr")) if len(steps) else []
+    lrs = np.asarray(history.column("lr"), dtype=float)
+    changes = lr_changes(steps, lrs, lrs[0] if initial_lr is None else initial_lr) if len(steps) else []
     notes = tuple(f"Learning rate changed at step {c.step:,}: {c.old:g} → {c.new:g}." for c in changes)
     checked = np.isfinite(val)
     val_steps, vals = steps[checked], val[checked]

@@ -162,7 +162,7 @@ def _axis_point(index: pd.Index, i: int) -> Any:
 
 def lr_marks(changes: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     """Vertical lines where the learning rate changed, labelled with the new rate, for a loss chart's layout:
-    `layout.update(lr_marks(verdict.lr_changes(...)))` (each change has .step, .old and .new)."""
+    `layout.update(lr_marks(verdict.lr_changes(steps, lrs, initial)))` (each change has .step, .old and .new)."""
     shapes, annotations = [], []
     for change in changes:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": change.step, "x1": change.step,
