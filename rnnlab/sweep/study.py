@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.storages import BaseStorage, InMemoryStorage, RDBStorage
@@ -212,3 +213,23 @@ def importances(study: optuna.Study, minimum: int = 5) -> dict[str, float]:
         except (ValueError, RuntimeError, ZeroDivisionError):
             return {}  # e.g. every trial took the same value of a setting
 
+
+
+class Curve(NamedTuple):
+    """One trial's reported losses, for the intermediate-values chart."""
+
+    number: int
+    state: str
+    steps: np.ndarray
+    values: np.ndarray
+
+
+def curves(trials: Sequence[FrozenTrial]) -> list[Curve]:
+    """Every trial that reported something, redone ones (interrupted, surplus) left out."""
+    found = []
+    for t in trials:
+        if t.intermediate_values and (t.state != TrialState.FAIL or FAILED in t.user_attrs):
+            steps = np.array(sorted(t.intermediate_values), dtype=float)
+            values = np.array([t.intermediate_values[int(s)] for s in steps], dtype=float)
+            found.append(Curve(t.number, STATES[t.state], steps, values))
+    return found
