@@ -266,8 +266,8 @@ def test_explicit_settings_override_the_series_settings():
 
 
 def test_a_presets_settings_count_as_explicit_over_the_series_settings():
-    config = RunConfig.from_flat({"preset": "long-memory"})  # echo, but period 20 and seq_len 22
-    assert (config.data.data, config.data.period, config.train.seq_len) == ("echo", 20.0, 22)
+    config = RunConfig.from_flat({"preset": "long-memory"})  # echo, but period 24 and seq_len 26
+    assert (config.data.data, config.data.period, config.train.seq_len) == ("echo", 24.0, 26)
     switched = RunConfig.from_flat({"preset": "udacity-sine", "data": "load"})  # the preset sets period 40
     assert (switched.data.period, switched.data.length) == (40.0, 2016)
 
@@ -309,7 +309,6 @@ def test_any_partial_settings_round_trip_through_a_link_and_a_file(preset, names
     again, warnings = RunConfig.from_query(config.to_query())
     assert warnings == [] and again == config
     assert RunConfig.from_json(config.to_json()) == config
-
 
 
 @pytest.mark.parametrize("regime", ["windowed", "streaming"])

@@ -50,14 +50,18 @@ def test_vanishing_gradients_preset_still_vanishes_after_training():
     assert norms[0] < 1e-6 * norms[-1]
 
 
-def final_val_loss(name: str, **changes) -> float:
-    return run(RunConfig.from_flat({"preset": name, **changes}))[-1].val_loss
+def relative_val_loss(cell: str, seed: int) -> float:
+    """The final validation loss over the first (step 50, still at the level of predicting 0)."""
+    checks = [p.val_loss for p in run(RunConfig.from_flat({"preset": "long-memory", "cell": cell, "seed": seed}))
+              if p.validated]
+    return checks[-1] / checks[0]
 
 
-def test_long_memory_preset_is_learnt_by_a_gru_and_not_by_a_plain_rnn():
-    # Measured over the full 1,500 steps, seeds 0-2: GRU 0.000-0.001, RNN 1.08-1.31. One seed and fewer
-    # steps here (the GRU finds the memory by step 800 with this seed) keep the test to a few seconds.
-    gru = final_val_loss("long-memory", cell="gru", seed=2, steps=1000)
-    rnn = final_val_loss("long-memory", cell="rnn", seed=2, steps=1000)
-    assert gru < 0.1
-    assert rnn > 0.5
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_long_memory_preset_is_learnt_by_a_gru_and_not_by_a_plain_rnn(seed):
+    # Measured over the preset's 1,500 steps, seeds 0-2: the GRU ends at 0.0003-0.001 of its first validation
+    # loss (it finds the memory between steps 850 and 1,050), the plain RNN at 0.8-1.0 of it and never below
+    # 0.7 at any check. With a 20-step echo a plain RNN reached 0.29 on another CPU: hence 24 steps, and
+    # bounds far from both.
+    assert relative_val_loss("gru", seed) < 0.05
+    assert relative_val_loss("rnn", seed) > 0.5

@@ -61,7 +61,7 @@ def test_a_file_written_by_the_app_is_read_back_as_it_was(tmp_path):
 
 def test_a_preset_on_the_command_line_counts_as_explicit():
     config = by_command_line(["--preset", "long-memory"])
-    assert (config.data.data, config.data.period, config.train.seq_len) == ("echo", 20.0, 22)
+    assert (config.data.data, config.data.period, config.train.seq_len) == ("echo", 24.0, 26)
     assert by_command_line(["--preset", "udacity-sine", "--data", "load"]) == by_link(
         {"preset": "udacity-sine", "data": "load"})
 
