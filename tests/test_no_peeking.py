@@ -202,6 +202,17 @@ def test_the_command_line_refuses_bidirectional_with_every_step_predicted(capsys
     assert "cannot carry its state" in capsys.readouterr().err
 
 
+def test_a_link_and_the_sidebar_say_why():
+    from test_pages import app  # the pages' own AppTest harness
+
+    at = app({"bidirectional": "1", "head": "seq2seq", "hidden": "8"})
+    assert any(SENTENCE in warning.value for warning in at.warning)  # the link: a warning, then the defaults
+    assert not at.session_state["config"].model.bidirectional
+    at.toggle(key="cfg_bidirectional").set_value(True).run()
+    assert any(SENTENCE in error.value for error in at.sidebar.error)
+    assert not at.session_state["config"].model.bidirectional  # the last valid settings stay
+
+
 def test_weights_of_a_peeking_model_get_a_sentence_not_a_traceback():
     leaky = SequenceModel(ModelConfig(bidirectional=True, head="seq2seq", hidden=4), 1)
     with pytest.raises(DataError, match="bidirectional True \\(this config: False\\)"):
