@@ -74,7 +74,9 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
             time.sleep(seconds)  # B: training live, charts redrawing
             end, wall1, used = rb.now(page), time.monotonic(), cpu.stop()
             same_node = charts_marked(page, CHARTS)
-            blank = blank_samples(page, CHARTS) if rep == 0 else None  # still training, after the window
+            if rep == 0:  # still training, after the window, once the run has drawn its first line
+                page.wait_for_function("() => window.__rb.firstLossAt !== null", timeout=60_000)
+            blank = blank_samples(page, CHARTS) if rep == 0 else None
             server_threads = cpu.server_threads
             app_rate_text = page.evaluate(
                 "() => { for (const m of document.querySelectorAll('[data-testid=\"stMetric\"]'))"

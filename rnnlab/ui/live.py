@@ -94,53 +94,66 @@ def controls(config: RunConfig) -> LiveRun | None:
     view = run.view() if run else None
     phase = view.phase if view else "idle"
     cols = st.columns([1, 1, 1, 1, 1, 2.2, 1])
-    cols[0].button("Train", type="primary", on_click=_train, args=(config,), key="btn_train",
+    # Settings that cannot run turn off what would start a run with them; the reason goes beside Train.
+    from rnnlab.ui.settings import change_note, config_error
+
+    error = config_error()
+    cols[0].button("Train", type="primary", on_click=_train, args=(config,), key="btn_train", disabled=bool(error),
                    help="Start a new run with the settings in the sidebar.", width="stretch")
     cols[1].button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="stretch")
     cols[2].button("Resume", on_click=_resume, key="btn_resume", disabled=phase != "paused", width="stretch")
-    cols[3].button("Step", on_click=_step, args=(config,), key="btn_step", disabled=phase in ACTIVE,
+    cols[3].button("Step", on_click=_step, args=(config,), key="btn_step",
+                   disabled=phase in ACTIVE or bool(error) and phase != "paused",
                    help="One optimisation step, then pause.", width="stretch")
-    cols[4].button("Reset", on_click=_reset, args=(config,), key="btn_reset",
+    cols[4].button("Reset", on_click=_reset, args=(config,), key="btn_reset", disabled=bool(error),
                    help="Back to step 0: fresh weights, same settings.", width="stretch")
     cols[5].select_slider("Speed (steps/s)", SPEEDS, value="max", key="speed", on_change=_set_speed,
                           help="Slow training down so a class can watch each step.",
                           format_func=lambda s: "max" if s == "max" else str(s))
     cols[6].toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
+    if error:
+        st.error(f"**Train** is off: these settings cannot run. {error}")
     if config.train.steps <= SHORT_RUN and st.session_state.get("speed", "max") == "max":
         st.caption(f"Runs of {SHORT_RUN} steps or fewer play at {SHORT_RUN_SPEED:g} steps/s so you can watch "
                    "them; pick a speed to change that.")
-    if run is not None and phase in ACTIVE + ("paused",):
-        _follow_settings(run, config)
+    if run is not None and not error:
+        _follow_settings(run, config, live=phase in ACTIVE + ("paused",), note=change_note(run.config, config))
     return run
 
 
-def _follow_settings(run: LiveRun, config: RunConfig) -> None:
-    """The learning rate follows the sidebar during a run; anything else waits for the next Train.
+def _follow_settings(run: LiveRun, config: RunConfig, live: bool, note: str) -> None:
+    """The learning rate follows the sidebar during a run; anything else waits for the next Train, and
+    the page says so whether or not the run is still going (its charts stay on the page).
 
     The run's config stays as it started: a rate changed live is recorded in its history's lr column,
     at the step where it took effect, and the exports replay it from there."""
-    if config.replace(lr=run.config.train.lr) == run.config:
+    if live and config.replace(lr=run.config.train.lr) == run.config:
         if config.train.lr != run.view().lr:  # resent until a step has used it: harmless, the job just sets it
             run.set_lr(config.train.lr)
-    else:
-        st.info("The sidebar settings differ from this run's. Press **Train** to start a new run with them "
-                "(the learning rate alone changes live).")
+    elif note:
+        st.info(note + (" The learning rate alone changes live." if live else ""))
 
 
 def live_view(run: LiveRun | None) -> None:
-    """Metrics and charts, redrawn on a clock while the run computes and once otherwise."""
-    if run is None:
-        st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
-        _empty_charts()
-        return
-    active = run.view().phase in ACTIVE
+    """Metrics and charts, redrawn on a clock while the run computes and once otherwise.
+
+    The same fragment with or without a run: the charts keep their place on the page (a chart whose
+    place moves is remounted, a blank flash), so the Train click updates the empty charts in place."""
+    active = run is not None and run.view().phase in ACTIVE
     st.fragment(run_every=REDRAW_SECONDS if active else None)(_draw)(run, active)
 
 
-def _draw(run: LiveRun, was_active: bool) -> None:
+def _draw(run: LiveRun | None, was_active: bool) -> None:
+    if run is None:
+        st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
+        st.container()  # where a run's status goes
+        _empty_charts()
+        return
     view = run.view()
     _metrics(view)
-    _status(view)
+    # Always a block here, status or not: a chart whose place on the page moves is remounted (a blank flash).
+    with st.container():
+        _status(view)
     left, right = st.columns(2)
     log_y = st.session_state.get("log_y", True)
     # Charts that update in place (live_chart); a figure is built only when its version moved.
