@@ -258,7 +258,7 @@ def test_runs_page_compares_three_cells_and_diffs_two():
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
     assert "compare lstm (lstm)" in at.get("bidi_component")[0].proto.json
     assert [b.label for b in at.get("download_button")] == [
-        "Download history", "Download config", "Download weights", "Export PyTorch script"]
+        "Download history", "Download config", "Download weights", "Export PyTorch script", "Export notebook"]
 
 
 def test_runs_diff_names_the_settings_that_differ():

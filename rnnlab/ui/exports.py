@@ -1,4 +1,4 @@
-"""The four download buttons for one run, and importing a model back from exported files."""
+"""The download buttons for one run, and importing a model back from exported files."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.export import notebook
 from rnnlab.export import script as export
 from rnnlab.jobs.runner import LiveRun
 from rnnlab.learn.history import lr_changes
@@ -33,6 +34,11 @@ def download_buttons(run: LiveRun, key: str) -> None:
                             key=f"{key}_script", on_click="ignore", width="stretch",
                             help="One readable .py file with plain torch: data, model and training loop. "
                                  "Running it reproduces this run's loss curve.")
+    cols[3].download_button("Export notebook", lambda: notebook.export_notebook(_as_trained(run), frame),
+                            file_name=notebook.notebook_filename(run.config), mime="application/x-ipynb+json",
+                            key=f"{key}_notebook", on_click="ignore", width="stretch",
+                            help="The same code as a Jupyter notebook: a cell per part with its explanation, "
+                                 "and the loss and prediction plots. Run All reproduces this run.")
 
 
 def _as_trained(run: LiveRun) -> RunConfig:
