@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.jobs.runner import live_jobs
+from rnnlab.learn.history import lr_changes
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(__file__).resolve().parent / "app_entry.py"
@@ -147,6 +148,11 @@ def test_the_learning_rate_changes_during_a_run_without_a_reset():
     run = next(iter(runner._live))
     wait_until(at, lambda a: run.view().lr == pytest.approx(0.001))
     assert run.history.column("step")[0] == 1
+    # The run's config stays as it started; the change is in its history, at the step it took effect.
+    assert run.config.train.lr == 0.01
+    assert not any("differ" in note.value for note in at.info)  # a rate changed live is not a difference
+    (changed_at, rate), = lr_changes(run.history_frame(), run.config.train.lr)
+    assert rate == 0.001 and changed_at > 5
 
 
 def trace_of(at: AppTest):
