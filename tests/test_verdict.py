@@ -57,6 +57,13 @@ def test_a_loss_above_the_reference_did_not_learn_and_says_by_how_much():
     assert "learning rate" in v.advice
 
 
+def test_exact_zeros_are_judged_without_dividing_by_them():
+    assert V.judge(history_of(np.zeros(20), np.zeros(2)), "done", REF).kind == V.LEARNED
+    # a series that repeats exactly: the trivial answer is perfect, and a perfect model only ties it
+    assert V.judge(history_of(np.zeros(20), np.zeros(2)), "done", V.Reference(0.0, 0.0)).kind == V.NOT_LEARNED
+    assert V.judge(history_of(np.ones(20), np.ones(2)), "done", V.Reference(0.0, 0.0)).kind == V.NOT_LEARNED
+
+
 def test_between_the_margins_it_learned_a_little_without_green():
     v = V.judge(history_of(np.full(50, 0.007), np.full(5, 0.007)), "done", REF)
     assert (v.kind, v.severity) == (V.LEARNED_A_LITTLE, "info")

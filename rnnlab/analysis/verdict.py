@@ -186,7 +186,8 @@ def judge(history, status: str, reference: Reference | None = None, finished: bo
     ratio = final / ref if ref > 0 else (1.0 if final <= 0 else math.inf)  # 0/0: as good as the trivial answer
     versus = f"{name} scores {ref:.3g} on the same windows"
     if ratio <= LEARNED_RATIO:
-        evidence = f"validation loss {final:.3g} is {_times(1 / ratio)} lower than the trivial answer ({versus})."
+        lower = _times(1 / ratio if ratio else math.inf)
+        evidence = f"validation loss {final:.3g} is {lower} lower than the trivial answer ({versus})."
         if finished:
             return Verdict(LEARNED, "Learned", evidence, "", "success", None, notes)
         return Verdict(LEARNED, "Learning", evidence, "", "info", None, notes)
@@ -206,6 +207,8 @@ def judge(history, status: str, reference: Reference | None = None, finished: bo
 
 
 def _times(ratio: float) -> str:
+    if not math.isfinite(ratio):  # a loss of exactly 0 on one side
+        return "immeasurably many times"
     return f"{ratio:.0f} times" if ratio >= 10 else f"{ratio:.1f} times"
 
 
