@@ -42,7 +42,6 @@ BIDIRECTIONAL_STREAMING = (
     "starts. Use regime=windowed, or turn bidirectional off."
 )
 
-
 # "upload" stands for a CSV the user uploaded in this session; a link cannot carry it.
 UPLOAD_NAME = "upload"
 SERIES_NAMES: tuple[str, ...] = tuple(GENERATORS) + tuple(DATASETS)
@@ -171,6 +170,10 @@ FIELDS: tuple[Field, ...] = (
           choices=("seq2seq", "last"), label="Head"),
     Field("horizon", "model", int, 1, "How many future points the last-step head predicts.", 1, 100,
           label="Horizon"),
+    Field("forget_bias", "model", float, 0.0,
+          "LSTM only: added to the forget gate's bias at initialisation (the f chunk of bias_ih); 1 opens the "
+          "gate so the cell remembers from the start (Jozefowicz et al. 2015), 0 keeps PyTorch's.", -5, 5,
+          label="Forget-gate bias"),
     # training
     Field("regime", "train", str, "windowed",
           "streaming: consecutive windows, batch 1, hidden state carried (the classic notebook); "
@@ -234,6 +237,7 @@ class ModelConfig:
     dropout: float = _default("dropout")
     head: str = _default("head")
     horizon: int = _default("horizon")
+    forget_bias: float = _default("forget_bias")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ RUNS = {
         {"data": "nile", "seq_len": 5, "val": 0.2, "test": 0.1, "noise": 0.1, "scale": "minmax",
          "cell": "rnn_relu", "bidirectional": True, "head": "last", "optimizer": "sgd", "hidden": 16,
          "eval_every": 10}, 30, None),
+    "windowed lstm, forget-gate bias 1": ({"cell": "lstm", "forget_bias": 1.0, "eval_every": 10}, 30, None),
     "uploaded series, streaming lstm, last-step head": (
         {"data": "upload", "regime": "streaming", "cell": "lstm", "head": "last", "horizon": 3, "seq_len": 12,
          "eval_every": 10}, 30, uploaded_series()),

@@ -30,7 +30,7 @@ from rnnlab.config import FIELD_BY_NAME, FIELDS, UPLOAD_NAME, RunConfig
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.export import template as tpl
 from rnnlab.learn import trainer as trainer_mod
-from rnnlab.learn.models import CELLS, build_model
+from rnnlab.learn.models import CELLS, build_model, open_forget_gate
 from rnnlab.learn.trainer import LOSSES, OPTIMIZERS
 from rnnlab.series import data as data_mod
 from rnnlab.series.datasets import DATASETS
@@ -46,7 +46,7 @@ _CONSTANTS = {
     "seed": "SEED", "length": "LENGTH", "period": "PERIOD", "noise": "NOISE", "val": "VAL_FRACTION",
     "test": "TEST_FRACTION", "scale": "SCALING", "hidden": "HIDDEN_SIZE", "layers": "NUM_LAYERS",
     "bidirectional": "BIDIRECTIONAL", "dropout": "DROPOUT", "head": "HEAD", "horizon": "HORIZON",
-    "seq_len": "SEQ_LEN", "batch": "BATCH_SIZE", "lr": "LR",
+    "forget_bias": "FORGET_BIAS", "seq_len": "SEQ_LEN", "batch": "BATCH_SIZE", "lr": "LR",
     "momentum": "MOMENTUM", "clip": "CLIP", "steps": "STEPS", "eval_every": "EVAL_EVERY", "patience": "PATIENCE",
 }
 # Modules the embedded generator source may use, by the names the script imports them as.
@@ -79,6 +79,7 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
     data_mod.prepare(config, series)  # a config that cannot train must fail here, not in the student's hands
     cell = CELLS[m.cell]
     lstm = cell.module is nn.LSTM
+    opens_forget_gate = lstm and m.forget_bias != 0
     streaming = t.regime == "streaming"
     last = m.head == "last"
     # As the trainer does: a streaming seq2seq model is validated on one warm sequence, others on windows.
@@ -114,6 +115,8 @@ def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
         "constants": _constants(config, uses),
         "series_defs": series_defs,
         "forward_body": tpl.LAST_FORWARD if last else tpl.SEQ2SEQ_FORWARD,
+        "forget_gate_def": _embedded_source(open_forget_gate) if opens_forget_gate else "",
+        "forget_gate_call": tpl.FORGET_GATE_CALL if opens_forget_gate else "",
         "data_defs": _embedded_source(*_DATA_RULES),
         "trainer_defs": _embedded_source(*_TRAINER_RULES),
         "val_data": tpl.VAL_SEQUENCE if sequence_validation else tpl.VAL_WINDOWS,
@@ -184,6 +187,7 @@ def _constants(config: RunConfig, uses: set[str]) -> str:
     needed |= {"momentum"} if "MOMENTUM" in _optimizer_call(config) else set()
     needed |= {"clip"} if t.clip > 0 else set()
     needed |= {"patience"} if t.patience else set()
+    needed |= {"forget_bias"} if config.model.cell == "lstm" and config.model.forget_bias else set()
     lines = []
     for name, constant in _CONSTANTS.items():
         if name in needed:

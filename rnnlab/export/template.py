@@ -77,6 +77,9 @@ class SequenceModel(nn.Module):
         @@forward_body
 
 
+@@forget_gate_def
+
+
 # --- split, scaling and windows: rnnlab's own functions, verbatim from rnnlab/series/data.py -------
 
 @@data_defs
@@ -113,6 +116,7 @@ def main() -> None:
 
     model = SequenceModel(input_size=values.shape[1], hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS,
                           bidirectional=BIDIRECTIONAL, dropout=DROPOUT, out_features=$out_features)
+    @@forget_gate_call
     optimizer = $optimizer
     loss_fn = nn.$loss()
 
@@ -274,3 +278,8 @@ series = pd.read_csv(io.StringIO(SERIES_CSV), index_col=0, dtype=str).astype("fl
 
 NO_COVARIATES = """\
 series = series.iloc[:, :1]  # covariates off: learn from the target alone"""
+
+
+# An LSTM's forget-gate bias, set after the weights are drawn (it draws no random numbers, so the
+# weights stay the app's): rnnlab's own function, verbatim from rnnlab/learn/models.py.
+FORGET_GATE_CALL = "open_forget_gate(model.rnn, FORGET_BIAS)  # the cell keeps more of itself from step 0"

@@ -16,7 +16,8 @@ from torch import Tensor, nn
 from rnnlab.config import ModelConfig, RunConfig
 from rnnlab.errors import ConfigError
 
-__all__ = ["CELLS", "Cell", "State", "Record", "SequenceModel", "cell_spec", "detach_state", "build_model"]
+__all__ = ["CELLS", "Cell", "State", "Record", "SequenceModel", "cell_spec", "detach_state", "build_model",
+           "open_forget_gate"]
 
 # h (RNN, GRU) or (h, c) (LSTM), each (D*L, B, H); None lets torch start from zeros.
 State = Tensor | tuple[Tensor, Tensor] | None
@@ -71,6 +72,8 @@ class SequenceModel(nn.Module):
             dropout=cfg.dropout if cfg.layers > 1 else 0.0,
             **options,
         )
+        if cfg.forget_bias and isinstance(self.rnn, nn.LSTM):
+            open_forget_gate(self.rnn, cfg.forget_bias)
         # both directions' hidden states are concatenated, so the head reads D*H features
         self.head = nn.Linear(self.directions * cfg.hidden, self.out_features)
 
@@ -119,6 +122,18 @@ class SequenceModel(nn.Module):
         if record is not None:
             record("prediction", y)
         return y, state
+
+
+def open_forget_gate(lstm: nn.LSTM, forget_bias: float) -> None:
+    """Add `forget_bias` to the forget gate's bias of every layer and direction (the exported script embeds
+    this). PyTorch has no option for it: an LSTM's biases are (4*H,) blocks of gates i, f, g, o, so f is the
+    second quarter. An untrained forget gate sits near sigmoid(0) = 0.5 and halves the cell at every step;
+    a bias of 1 keeps about 73% of it, so the gradient reaches far back from the start (Gers et al. 2000)."""
+    hidden = lstm.hidden_size
+    with torch.no_grad():
+        for name, bias in lstm.named_parameters():
+            if name.startswith("bias_ih"):  # bias_hh adds to the same gate: one of the two is enough
+                bias[hidden : 2 * hidden] += forget_bias  # the f block of (4*H,)
 
 
 def detach_state(state: State) -> State:
