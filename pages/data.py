@@ -15,6 +15,7 @@ require_entry()
 config = st.session_state["config"]
 st.title("Data")
 settings.show_link_warnings()
+upload.show_notice()
 
 name = config.data.data
 about = GENERATORS.get(name) or DATASETS.get(name)

@@ -360,7 +360,7 @@ def test_closing_the_session_stops_its_jobs():
 
 
 def test_an_oversized_model_is_refused_with_the_reason():
-    at = app()
+    at = app({"regime": "windowed"})  # a bare visit opens the streaming notebook, where batch does not count
     at.select_slider(key="cfg_hidden").set_value(512)
     at.slider(key="cfg_layers").set_value(4)
     at.select_slider(key="cfg_seq_len").set_value(1000)

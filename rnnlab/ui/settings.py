@@ -1,18 +1,24 @@
-"""The shared sidebar: one widget per setting, derived from config.FIELDS, kept in sync with the URL."""
+"""The shared sidebar: one widget per setting, derived from config.FIELDS, kept in sync with the URL.
+
+It never shows a value other than the one in use: settings that cannot run turn Train off (with the
+reason beside it, live.controls reads config_error()) instead of silently keeping older values; a
+classroom link's hidden and locked settings (rnnlab.classroom) keep the link's values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from rnnlab import presets
+from rnnlab import classroom, glossary, presets
 from rnnlab.config import FIELD_BY_NAME, FIELDS, RunConfig, has_covariates, series_settings
 from rnnlab.errors import ConfigError
 from rnnlab.series.datasets import DATASETS
 from rnnlab.series.generators import GENERATORS
+from rnnlab.ui import classroom as classroom_ui
 
 PREFIX = "cfg_"
 SECTION_TITLES = {"data": "Data details", "model": "Model", "train": "Training"}
@@ -62,10 +68,19 @@ def _irrelevant(name: str, values: dict[str, Any]) -> bool:
     }.get(name, False)
 
 
+def _room() -> classroom.Classroom:
+    return st.session_state.get("classroom") or classroom.Classroom()
+
+
+def _pins() -> dict[str, Any]:
+    """The hidden and locked settings' values, as the opened link (or its preset) set them."""
+    return st.session_state.get("pins", {})
+
+
 def _apply(config: RunConfig) -> None:
-    """Put a config's values into the widgets' session state."""
+    """Put a config's values into the widgets' session state (a classroom link's pinned ones stay)."""
     for f in FIELDS:
-        st.session_state[PREFIX + f.name] = config.get(f.name)
+        st.session_state[PREFIX + f.name] = _pins().get(f.name, config.get(f.name))
     st.session_state["preset_choice"] = config.preset
 
 
@@ -73,22 +88,35 @@ def _choose_series() -> None:
     """Picking a series applies the settings it brings, as a link or the command line naming it would."""
     preset = st.session_state.get("preset_choice") or ""
     for name, value in series_settings(st.session_state[PREFIX + "data"], preset).items():
-        st.session_state[PREFIX + name] = value
+        st.session_state[PREFIX + name] = _pins().get(name, value)
 
 
 def _choose_preset() -> None:
     name = st.session_state["preset_choice"]
-    _apply(RunConfig.from_flat({"preset": name}) if name else RunConfig())
-    st.session_state["config_notice"] = f"Loaded preset {presets.PRESETS[name].title}." if name else ""
+    loaded = RunConfig.from_flat({"preset": name}) if name else RunConfig()
+    _apply(loaded)
+    kept = [f"{n} {_text(v)}" for n, v in _pins().items() if v != loaded.get(n)]
+    st.session_state["config_notice"] = (
+        (f"Loaded preset {presets.PRESETS[name].title}." if name else "")
+        + (f" Kept {', '.join(kept)}: the link you opened fixes them." if kept else ""))
 
 
 def init_from_url() -> None:
-    """Once per session: read the link's settings into the widgets, keeping its warnings for display."""
+    """Once per session: read the link's settings (and its classroom part) into the widgets, keeping
+    its warnings for display. A bare `/` opens the landing preset, the classic notebook."""
     if st.session_state.get("settings_ready"):
         return
-    config, warnings = RunConfig.from_query({k: st.query_params.get_all(k) for k in st.query_params})
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    room, room_warnings = classroom.parse(params)
+    if classroom.is_landing(params):
+        config, warnings = RunConfig.from_flat({"preset": classroom.LANDING_PRESET}), []
+        st.session_state["landing"] = config
+    else:
+        config, warnings = RunConfig.from_query(classroom.settings_params(params))
+    st.session_state["classroom"] = room
+    st.session_state["pins"] = {name: config.get(name) for name in room.pinned}
     _apply(config)
-    st.session_state["link_warnings"] = warnings
+    st.session_state["link_warnings"] = warnings + room_warnings
     st.session_state["config"] = config
     st.session_state["settings_ready"] = True
 
@@ -98,25 +126,31 @@ def _draw_widget(name: str, values: dict[str, Any]) -> Any:
     spec = WIDGETS.get(name, Widget("number"))
     key, disabled = PREFIX + name, _irrelevant(name, values)
     label = f.title
+    if _room().locks(name):
+        disabled, help_text = True, f"{f.help} Locked by the link you opened."
+        st.session_state[key] = _pins()[name]
+    else:
+        help_text = f.help
     if spec.kind == "select":
-        return st.selectbox(label, f.choices, key=key, help=f.help, disabled=disabled,
+        return st.selectbox(label, f.choices, key=key, help=help_text, disabled=disabled,
                             format_func=_choice_label(name), on_change=_choose_series if name == "data" else None)
     if spec.kind == "toggle":
-        return st.toggle(label, key=key, help=f.help, disabled=disabled)
+        return st.toggle(label, key=key, help=help_text, disabled=disabled)
     if spec.kind == "choices":
         options = sorted(set(spec.options) | {st.session_state[key]})
-        return st.select_slider(label, options, key=key, help=f.help, disabled=disabled,
+        return st.select_slider(label, options, key=key, help=help_text, disabled=disabled,
                                 format_func=lambda v: f"{v:g}" if isinstance(v, float) else f"{v:,}")
     if spec.kind == "slider":
-        return st.slider(label, f.kind(f.low), f.kind(f.high), key=key, step=f.kind(spec.step), help=f.help,
+        return st.slider(label, f.kind(f.low), f.kind(f.high), key=key, step=f.kind(spec.step), help=help_text,
                          disabled=disabled)
     return st.number_input(label, f.kind(f.low), f.kind(f.high), key=key, step=f.kind(spec.step or 1),
-                           help=f.help, disabled=disabled)
+                           help=help_text, disabled=disabled)
 
 
 def _choice_label(name: str):
+    """Human words with the code name beside them, "many-to-one: last step (head=last)"; series by title."""
     if name != "data":
-        return str
+        return lambda value: glossary.option_label(name, value).replace("`", "")
 
     def label(value: str) -> str:
         if value in GENERATORS:
@@ -129,52 +163,120 @@ def _choice_label(name: str):
 
 
 def sidebar() -> RunConfig:
-    """Draw every setting in the sidebar and return the validated config (the last valid one on a clash)."""
+    """Draw every setting in the sidebar and return the config in use: the sidebar's when it can run;
+    when it cannot, the last one that could, with config_error() saying why (Train is then off)."""
     init_from_url()
+    room = _room()
     with st.sidebar:
-        st.selectbox("Preset", [""] + list(presets.PRESETS), key="preset_choice", on_change=_choose_preset,
-                     format_func=lambda n: presets.PRESETS[n].title if n else "(none: my own settings)",
-                     help="A named starting point; the sliders below can change any of it.")
+        if room.shows("preset"):
+            st.selectbox("Preset", [""] + list(presets.PRESETS), key="preset_choice", on_change=_choose_preset,
+                         format_func=lambda n: presets.PRESETS[n].title if n else "(none: my own settings)",
+                         help="A named starting point; the sliders below can change any of it.",
+                         disabled=room.locks("preset"))
         notice = st.session_state.pop("config_notice", "")
         if notice:
             st.caption(notice)
         values = {f.name: st.session_state.get(PREFIX + f.name) for f in FIELDS}
         for name in PRIMARY:
-            values[name] = _draw_widget(name, values)
+            if room.shows(name):
+                values[name] = _draw_widget(name, values)
         for section, title in SECTION_TITLES.items():
-            with st.expander(title, expanded=section != "data"):
-                for f in FIELDS:
-                    if f.section == section and f.name not in PRIMARY:
-                        values[f.name] = _draw_widget(f.name, values)
-    flat = {"preset": st.session_state.get("preset_choice") or ""} | values
-    try:
-        config = RunConfig.from_flat(flat, use_preset=False)
-    except ConfigError as exc:
-        st.sidebar.error(f"{exc} Keeping the last valid settings.")
-        config = st.session_state["config"]
+            shown = [f.name for f in FIELDS if f.section == section and f.name not in PRIMARY and room.shows(f.name)]
+            if shown:
+                with st.expander(title, expanded=section != "data"):
+                    for name in shown:
+                        values[name] = _draw_widget(name, values)
+        values |= _pins()
+        flat = {"preset": st.session_state.get("preset_choice") or ""} | values
+        st.session_state["sidebar_values"] = values
+        try:
+            config, error = RunConfig.from_flat(flat, use_preset=False), ""
+        except ConfigError as exc:
+            config, error = st.session_state["config"], str(exc)
+            st.error(f"These settings cannot run: {error} **Train** is off until they can.")
+        st.session_state["config_error"] = error
+        classroom_ui.link("glossary", "Glossary: the words explained", icon=":material/menu_book:")
     st.session_state["config"] = config
-    _write_url(config)
-    share_link(config)
+    if not error:  # the URL and the share link carry settings that run
+        _write_url(config)
+    if room.shows("share"):
+        share_link(config)
+    classroom_ui.apply_view(room)
     return config
 
 
+def config_error() -> str:
+    """Why the sidebar's settings cannot run ("" when they can): Train is off and says this beside it."""
+    return st.session_state.get("config_error", "")
+
+
+def _text(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{value:g}" \
+        if isinstance(value, float) else str(value)
+
+
+def differences(old: RunConfig, new: Mapping[str, Any], limit: int = 4) -> str:
+    """ "cell lstm → gru, hidden 32 → 64 and 3 more": the settings in `new` ({name: value}) that differ."""
+    changed = [f"{f.name} {_text(old.get(f.name))} → {_text(new[f.name])}" for f in FIELDS
+               if f.name in new and old.get(f.name) != new[f.name]]
+    more = f" and {len(changed) - limit} more" if len(changed) > limit else ""
+    return ", ".join(changed[:limit]) + more
+
+
+def change_note(run_config: RunConfig, config: RunConfig) -> str:
+    """What the Train page says when the sidebar no longer describes the run its charts show."""
+    changes = differences(run_config, config.to_flat())
+    if not changes:
+        return ""
+    return (f"The charts show the previous run; the sidebar's settings differ from it ({changes}). "
+            "Press **Train** to start a new run with the sidebar's settings.")
+
+
+def _query(config: RunConfig, carried: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return config.to_query() | dict(carried)
+
+
 def _write_url(config: RunConfig) -> None:
-    query = config.to_query()
+    """The settings, plus the opened link's classroom part (a reload must keep a class link's view)."""
+    query = _query(config, _room().carried)
     current = {k: st.query_params.get(k) for k in st.query_params}
     if current != query:
         st.query_params.from_dict(query)
 
 
 def share_link(config: RunConfig) -> None:
-    """The link that reproduces these settings, with a copy button (st.code has one)."""
+    """The link that reproduces these settings, with a copy button (st.code has one).
+
+    It carries hide=, lock= and lesson= only when the opened link had them: a student passing a class
+    link on passes the class's view, and a plain link never grows a teacher's restrictions (the Teach
+    page builds those). view=present stays out: the projector's view is not for the student's screen."""
     base = (st.context.url or "").split("?")[0]
-    query = urlencode(config.to_query())
+    carried = tuple((k, v) for k, v in _room().carried if k != "view")
+    query = urlencode(_query(config, carried))
     with st.sidebar.expander("Share these settings", expanded=False):
         st.caption("Anyone opening this link gets exactly these settings (uploads stay with you).")
         st.code(f"{base}?{query}" if query else base or "/", language=None, wrap_lines=True)
 
 
 def show_link_warnings() -> None:
-    """Warnings about a shared link's bad values, shown once on the page the link opened."""
+    """Warnings about a shared link's bad values, shown once on the page the link opened; on every page,
+    settings that cannot run (what this page shows instead); on a first visit, where to start."""
     for warning in st.session_state.pop("link_warnings", []):
         st.warning(f"Link: {warning}")
+    error, on_train = config_error(), classroom_ui.current_url_path() == ""
+    if error and not on_train:  # the Train page says it beside its Train button
+        shown = differences(st.session_state["config"], st.session_state["sidebar_values"])
+        st.warning(f"The sidebar's settings cannot run ({error}) This page shows the last settings that could"
+                   + (f" (the sidebar says {shown})." if shown else "."))
+    if on_train and st.session_state.get("landing") == st.session_state["config"] and not _has_run():
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.info("This is the classic PyTorch sine notebook: press **Train** and watch a small RNN learn to "
+                  "predict the next point of a sine. The sidebar changes anything.")
+        with right:
+            classroom_ui.link("teach", "Lessons", icon=":material/school:")
+
+
+def _has_run() -> bool:
+    from rnnlab.ui.live import current_run  # the live view imports this module
+
+    return current_run() is not None

@@ -7,10 +7,22 @@ import streamlit as st
 
 from rnnlab.errors import RnnlabError
 from rnnlab.series import csvfile
+from rnnlab.series.data import rows_needed, split_bounds
 from rnnlab.ui.session import workspace
-from rnnlab.ui.settings import PREFIX
+from rnnlab.ui.settings import PREFIX, SEQ_LEN_CHOICES
 
 NO_TIME = "(row number)"
+NOTICE = "upload_notice"
+
+
+def fitting_seq_len(rows: int, seq_len: int, val: float, test: float, head: str, horizon: int) -> int | None:
+    """The longest sequence length (seq_len itself, else one of the sidebar's choices below it) whose
+    window fits every part of a `rows`-row series split by these fractions; None if none does."""
+    shortest = min(end - start for start, end in split_bounds(rows, val, test).values())
+    for candidate in [seq_len, *sorted((c for c in SEQ_LEN_CHOICES if c < seq_len), reverse=True)]:
+        if rows_needed(candidate, head, horizon) <= shortest:
+            return candidate
+    return None
 
 
 def _use(frame: pd.DataFrame, name: str) -> None:
@@ -18,6 +30,33 @@ def _use(frame: pd.DataFrame, name: str) -> None:
     ws.upload, ws.upload_name = frame, name
     st.session_state[PREFIX + "data"] = "upload"  # callbacks run before the sidebar is drawn
     st.session_state["preset_choice"] = ""
+    _fit_seq_len(len(frame))
+
+
+def _fit_seq_len(rows: int) -> None:
+    """A sequence length the new series is too short for is shortened, with a note (the previous preset's
+    100 steps do not fit a 400-row upload's 60-row validation part)."""
+    get = {name: st.session_state.get(PREFIX + name) for name in ("seq_len", "val", "test", "head", "horizon")}
+    if None in get.values():
+        return
+    fits = fitting_seq_len(rows, **get)
+    if fits == get["seq_len"] or fits is None:  # None: the Data page explains what is too short
+        return
+    if "seq_len" in st.session_state.get("pins", {}):
+        st.session_state[NOTICE] = (f"Sequence length {get['seq_len']} is too long for this {rows:,}-row series, "
+                                    "and the link you opened fixes it; ask for a longer series.")
+        return
+    st.session_state[PREFIX + "seq_len"] = fits
+    st.session_state[NOTICE] = (f"Sequence length set from {get['seq_len']} to {fits}: with {rows:,} rows, the "
+                                "shortest part (validation or test) cannot hold a longer window. Change it in "
+                                "the sidebar's Training section.")
+
+
+def show_notice() -> None:
+    """The note of the last "Use this series", once."""
+    notice = st.session_state.pop(NOTICE, "")
+    if notice:
+        st.info(notice)
 
 
 def panel() -> None:
