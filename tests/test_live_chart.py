@@ -36,7 +36,7 @@ def test_arrays_travel_as_typed_arrays_that_decode_to_the_same_values(seed):
 def test_zoom_survives_updates_unless_the_figure_names_its_own_revision():
     mine = live_chart.payload({"data": [], "layout": {"height": 300}}, "loss_chart", "3")
     own = live_chart.payload({"data": [], "layout": {"uirevision": "loss"}}, "loss_chart", "3")
-    assert mine["figure"]["layout"] == {"uirevision": "loss_chart", "height": 300}
+    assert mine["figure"]["layout"]["uirevision"] == "loss_chart" and mine["figure"]["layout"]["height"] == 300
     assert own["figure"]["layout"]["uirevision"] == "loss"
     assert live_chart.payload(None, "loss_chart", "3") == {"name": "loss_chart", "version": "3", "figure": None}
 

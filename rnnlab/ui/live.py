@@ -158,8 +158,9 @@ def _draw(run: LiveRun | None, was_active: bool) -> None:
     log_y = st.session_state.get("log_y", True)
     # Charts that update in place (live_chart); a figure is built only when its version moved.
     with left:
-        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y), key="loss_chart",
-                   version=(run.number, view.version, log_y))
+        # Before the first step: the empty axes, not a log axis over nothing.
+        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y) if view.step else _EMPTY_LOSS,
+                   key="loss_chart", version=(run.number, view.version, log_y))
     with right:
         snapshot = view.snapshot
         live_chart(lambda: charts.window_figure(snapshot) if snapshot is not None else _EMPTY_WINDOW,
@@ -168,6 +169,7 @@ def _draw(run: LiveRun | None, was_active: bool) -> None:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
 
 
+_EMPTY_LOSS = charts.empty_figure("Loss", "step", "loss")
 _EMPTY_WINDOW = charts.empty_figure("Prediction vs target, current window", "time step", "value")
 
 
@@ -175,7 +177,7 @@ def _empty_charts() -> None:
     """Axes before the first step, in the same live charts: the Train click updates them, never remounts."""
     left, right = st.columns(2)
     with left:
-        live_chart(charts.empty_figure("Loss", "step", "loss"), key="loss_chart", version="empty")
+        live_chart(_EMPTY_LOSS, key="loss_chart", version="empty")
     with right:
         live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
 

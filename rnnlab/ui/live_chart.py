@@ -27,6 +27,7 @@ from rnnlab.figures.charts import Figure
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"  # Streamlit serves <app dir>/static/ at app/static/ (server.enableStaticServing)
 PLOTLY_JS = "plotly.min.js"
+FONT_FAMILY = '"Source Sans", sans-serif'  # Streamlit's own
 _SENT = "_live_chart_sent"  # session_state: key -> version last sent with its figure
 
 # One module for every instance (Streamlit loads it once); per instance state lives in `charts`,
@@ -156,7 +157,10 @@ def payload(figure: Figure | None, key: str, version: str) -> dict[str, Any]:
     if figure is None:
         return {"name": key, "version": version, "figure": None}
     # A constant uirevision: Plotly.react keeps the user's zoom, pan and legend clicks across updates.
-    layout = {"uirevision": key, **figure.get("layout", {})}
+    layout = {"uirevision": key, "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+              **figure.get("layout", {})}
+    # The app's font, as st.plotly_chart's theme sets it for the other charts.
+    layout["font"] = {"family": FONT_FAMILY, **layout.get("font", {})}
     return {"name": key, "version": version, "figure": encode({**figure, "layout": layout})}
 
 
