@@ -51,8 +51,9 @@ def postgres_url():
     if os.geteuid() == 0:
         shutil.chown(home, "postgres", "postgres")
     data, port = home / "data", free_port()
+    # cwd: the server user may not be allowed into the checkout (a root-only home in CI)
     run = lambda *cmd: subprocess.run(as_server_user([str(c) for c in cmd]), check=True, capture_output=True,
-                                      timeout=120)
+                                      timeout=120, cwd=home)
     try:
         run(binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         run(binaries / "pg_ctl", "-D", data, "-l", home / "server.log", "-w", "-t", "60", "-o",
@@ -63,7 +64,7 @@ def postgres_url():
         pytest.fail(f"PostgreSQL did not start: {exc.stderr.decode()[-500:]} {log[-500:]}")
     yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                   capture_output=True, timeout=60)
+                   capture_output=True, timeout=60, cwd=home)
     shutil.rmtree(home, ignore_errors=True)
 
 

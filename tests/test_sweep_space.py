@@ -1,6 +1,7 @@
 """The sweep's --param grammar and its refusals: every mistake is a sentence, and nothing starts half-way."""
 
 import json
+import re
 
 import optuna
 import pytest
@@ -184,3 +185,21 @@ def test_a_study_name_reused_with_other_params_is_refused_and_left_alone(tmp_pat
     study = optuna.load_study(study_name="mine", storage=url)
     assert study.trials == [] and json.dumps(study.user_attrs["identity"]["params"]) == '["lr=0.001:0.1:log"]'
     assert trials_frame(study.trials, first.params).empty
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--param", "lr=1e-1:1e-3"], "inverted"),
+    (["--param", "colour=red,blue"], "Unknown setting 'colour'"),
+    (["--param", "steps=10:100"], "steps cannot be swept"),
+    (["--param", "lr=1e-3:1e-1", "--trials", "500"], "between 1 and 200"),
+    (["--param", "lr=1e-3:1e-1", "--storage", "mysql://nowhere"], "Cannot use the storage|driver"),
+])
+def test_the_command_line_answers_bad_input_with_a_sentence_and_starts_nothing(tmp_path, capsys, args, says):
+    from rnnlab.cli import main
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--steps", "10", *args, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "Traceback" not in error
+    assert re.search(says, error)
+    assert not (out / "trials.csv").exists()

@@ -32,6 +32,7 @@ from rnnlab.sweep.study import (
 )
 
 POLL_SECONDS = 0.05  # how often a worker reads its job's history: pruning reacts within this
+READ_STEPS = 20_000  # history reads slow down by one poll interval per this many steps trained
 WAIT_SECONDS = 1.0  # a worker with nothing left to ask waits this long for others' trials to end
 
 
@@ -208,16 +209,23 @@ class _Trial:
 
     def follow(self) -> tuple[pd.DataFrame, RunView, bool]:
         self.run.start()
-        beat = 0.0
+        beat = read_at = 0.0
+        every = self.run.config.train.eval_every
         try:
             while True:
                 ended = not self.run.alive  # read before the history: an ended job's history is complete
-                frame = self.run.history_frame()
-                if self._report(frame) and self.trial.should_prune():
-                    self.run.stop()
-                    return self.run.history_frame(), self.run.view(), True
-                if ended:
-                    return frame, self.run.view(), False
+                step = self.run.view().step
+                # The whole history is copied on each read: read it only once a validation is due, and
+                # less often as it grows (a long trial would otherwise copy megabytes 20 times a second).
+                due = step - max(self.reported, 0) >= every and \
+                    time.monotonic() - read_at >= POLL_SECONDS * (1 + step / READ_STEPS)
+                if ended or due:
+                    frame, read_at = self.run.history_frame(), time.monotonic()
+                    if self._report(frame) and self.trial.should_prune():
+                        self.run.stop()
+                        return self.run.history_frame(), self.run.view(), True
+                    if ended:
+                        return frame, self.run.view(), False
                 if self.stop.is_set():
                     self.run.stop()
                     return self.run.history_frame(), self.run.view(), False
