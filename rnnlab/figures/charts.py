@@ -6,6 +6,7 @@ plotly encodes them as compact binary, not as long lists of decimals."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,15 +34,53 @@ def axis(title: str, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+MAX_LOG_LABELS = 6  # more labels than this on a chart 380 px high pile on top of each other
+EMPTY_LOG_RANGE = (1e-3, 1.0)  # a log axis with nothing on it yet: where most losses of scaled series start
+
+
 def log_axis(title: str, *values: Any) -> dict[str, Any]:
-    """Powers of ten only, written as such: minor ticks labelled "5" and "2" mean nothing to a student.
-    Over less than a decade or two that would leave one tick, so plotly then picks its own."""
-    finite = [np.asarray(v, dtype=float) for v in values]
+    """A log axis labelled with whole values, never plotly's bare minor digits ("5", "2" read as losses):
+    powers of ten when the values span two or more (every k-th over a wide range, so they never pile up),
+    else 1-2-5 steps or a few rounded values. Without positive values: EMPTY_LOG_RANGE."""
+    finite = [np.asarray(v, dtype=float).ravel() for v in values]
     finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in finite]) if finite else np.array([])
-    narrow = finite.size and np.log10(finite.max() / finite.min()) < 1.5
-    if narrow:
-        return axis(title, type="log", exponentformat="power")
-    return axis(title, type="log", dtick=1, exponentformat="power", showexponent="all")
+    if not finite.size:
+        low, high = EMPTY_LOG_RANGE
+        ticks = log_ticks(low, high)
+        return axis(title, type="log", range=[math.log10(low), math.log10(high)], autorange=False,
+                    tickmode="array", tickvals=ticks, ticktext=[tick_text(t, ticks) for t in ticks])
+    ticks = log_ticks(float(finite.min()), float(finite.max()))
+    return axis(title, type="log", autorange=True, tickmode="array", tickvals=ticks,
+                ticktext=[tick_text(t, ticks) for t in ticks])
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log axis over [low, high] (both > 0): the first of these with two ticks inside
+    (plotly's autorange pads a little, so a tick at the very edge still shows):
+    powers of ten, thinned to MAX_LOG_LABELS at multiples of k decades; 1-2-5 steps; 1-9 steps; the ends."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    inside = lambda v: low / 1.05 <= v <= high * 1.05  # noqa: E731
+    exponents = [e for e in range(first, last + 1) if inside(10.0 ** e)]
+    if len(exponents) >= 2:
+        k = math.ceil(len(exponents) / MAX_LOG_LABELS)
+        return [10.0 ** e for e in exponents if e % k == 0] if k > 1 else [10.0 ** e for e in exponents]
+    for mantissas in ((1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in mantissas if inside(m * 10.0 ** e)]
+        if len(ticks) >= 2:
+            return ticks[:: math.ceil(len(ticks) / MAX_LOG_LABELS)]
+    return sorted({float(f"{v:.2g}") for v in (low, high)})
+
+
+def tick_text(value: float, ticks: Sequence[float]) -> str:
+    """0.01 ... 1000 as decimals; beyond, 10 to a power (with a mantissa when not a power of ten)."""
+    if all(1e-3 <= t < 1e4 for t in ticks):
+        return f"{value:g}"
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** exponent, 2)
+    if exponent == 0:
+        return f"{value:g}"
+    power = f"10<sup>{exponent}</sup>".replace("-", "\u2212")
+    return power if mantissa == 1 else f"{mantissa:g}×{power}"
 
 
 def base_layout(title: str, x_title: str, y_title: str, height: int = 380, **extra: Any) -> dict[str, Any]:
@@ -64,13 +103,19 @@ def as_f32(values: Any) -> np.ndarray:
     return np.asarray(values, dtype=np.float32)
 
 
+_WAITING = {"text": "appears when training starts", "showarrow": False, "xref": "paper", "yref": "paper",
+            "x": 0.5, "y": 0.5, "font": {"size": 15, "color": "#777777"}}
+
+
 def loss_figure(
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     log_y: bool = True,
     title: str = "Loss",
+    lr_changes: Sequence[Any] = (),
 ) -> Figure:
-    """Training loss per step and validation loss where it was measured."""
+    """Training loss per step and validation loss where it was measured; a dashed line where the learning
+    rate changed (lr_changes: verdict.LrChange-like, with .step, .old and .new)."""
     steps, loss = train
     data = [{
         "type": "scattergl" if len(steps) > 5000 else "scatter",
@@ -84,17 +129,21 @@ def loss_figure(
             "x": as_f32(validation[0]), "y": as_f32(validation[1]),
             "line": {"color": VALIDATION_ORANGE, "width": 2}, "marker": {"size": 6},
         })
-    layout = base_layout(title, "step", "loss", uirevision="loss")
+    layout = base_layout(title, "step", "loss", uirevision="loss", **lr_marks(lr_changes))
     if log_y:
         layout["yaxis"] = log_axis("loss", loss, *(validation[1:] if validation is not None else ()))
+    if not len(steps):  # a run reset to step 0: the empty chart's words, not a 0..6 x 1e-1..1e4 grid
+        layout["annotations"] = [*layout["annotations"], _WAITING]
+        layout["xaxis"]["range"] = [0, 10]
+        if not log_y:
+            layout["yaxis"]["range"] = [0, 1]
     return {"data": data, "layout": layout}
 
 
 def empty_figure(title: str, x_title: str, y_title: str) -> Figure:
     """Axes with nothing on them yet: the chart's place on the page before the first step."""
     layout = base_layout(title, x_title, y_title)
-    layout["annotations"] = [{"text": "appears when training starts", "showarrow": False, "xref": "paper",
-                              "yref": "paper", "x": 0.5, "y": 0.5, "font": {"size": 15, "color": "#777777"}}]
+    layout["annotations"] = [_WAITING]
     return {"data": [{"type": "scatter", "x": [], "y": [], "showlegend": False}], "layout": layout}
 
 

@@ -157,7 +157,8 @@ def gradient_figure(norms: dict[str, np.ndarray] | np.ndarray, log_y: bool = Tru
     layout = _layout(
         "How much of the loss's gradient reaches each time step", 380,
         xaxis=axis(TIME_TITLE),
-        yaxis=log_axis("gradient size ||dL/dh_t||") if log_y else axis("gradient size ||dL/dh_t||"),
+        yaxis=(log_axis("gradient size ||dL/dh_t||", *(t["y"] for t in data)) if log_y
+               else axis("gradient size ||dL/dh_t||")),
         showlegend=isinstance(norms, dict),
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
         hovermode="x",
