@@ -203,3 +203,12 @@ def test_the_command_line_answers_bad_input_with_a_sentence_and_starts_nothing(t
     assert error.startswith("error: ") and "Traceback" not in error
     assert re.search(says, error)
     assert not (out / "trials.csv").exists()
+
+
+@pytest.mark.parametrize("name, kind", [("median", optuna.pruners.MedianPruner),
+                                        ("asha", optuna.pruners.SuccessiveHalvingPruner),
+                                        ("none", optuna.pruners.NopPruner)])
+def test_each_pruner_name_gives_its_optuna_pruner(name, kind):
+    from rnnlab.sweep.study import make_pruner
+
+    assert isinstance(make_pruner(SweepSpec(base(), parse_params(["lr=1e-3:1e-1"]), pruner=name)), kind)
