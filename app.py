@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from rnnlab.ui import boot, settings
+from rnnlab.ui.workspace_id import workspace_id
 
 st.set_page_config(page_title="rnnlab: recurrent networks on time series", page_icon="〰️", layout="wide")
 boot.start_server()
@@ -25,4 +26,9 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 settings.sidebar()
+# The browser's workspace id (its runs in the store) arrives a moment after a new session's first run:
+# the pages wait for it, so a reload finds its runs and never starts one in a workspace of its own.
+if workspace_id() is None:
+    st.caption("Opening your workspace...")
+    st.stop()
 page.run()

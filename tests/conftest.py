@@ -1,4 +1,6 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -6,6 +8,12 @@ import torch
 
 # The browser helpers live beside the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Runs the tests make (AppTests, servers they start, the command line) go to a folder of their own, never
+# to the user's run store; set before any test imports the app. A test that needs a store of its own
+# passes RNNLAB_HOME to its server, or builds RunStore(tmp_path).
+_HOME = tempfile.TemporaryDirectory(prefix="rnnlab-tests-")
+os.environ["RNNLAB_HOME"] = _HOME.name
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -259,12 +259,12 @@ def test_forecast_page_explains_a_part_too_short():
 def test_runs_page_compares_three_cells_and_diffs_two():
     at = app({"preset": "udacity-sine"}, page="pages/runs.py")
     at.button(key="runs_compare").click().run()
-    wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"done"})
+    wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"finished"})
     table = at.dataframe[0].value
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
     assert "compare lstm (lstm)" in at.get("bidi_component")[0].proto.json
     assert [b.label for b in at.get("download_button")] == [
-        "Download history", "Download config", "Download weights", "Export PyTorch script", "Export notebook"]
+        "Download run", "Download history", "Download config", "Download weights", "Export PyTorch script", "Export notebook"]
 
 
 def test_runs_diff_names_the_settings_that_differ():

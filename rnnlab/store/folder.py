@@ -81,6 +81,13 @@ class RunFolder:
         if size % row:
             os.truncate(log, size - size % row)
 
+    def truncate_history(self, last_step: int) -> None:
+        """Keep the rows up to step last_step (a resume from weights saved there goes on after it)."""
+        columns = self.columns()
+        steps = block_from_log(np.fromfile(self.path / LOG, dtype=DTYPE), columns)[COLUMNS.index("step")]
+        keep = int(np.searchsorted(steps, last_step, side="right"))
+        os.truncate(self.path / LOG, keep * DTYPE.itemsize * len(columns))
+
     def save_weights(self, state_dict: dict) -> int:
         """Write weights.pt atomically; returns its size in bytes."""
         import torch  # here, so that reading and appending histories does not pay torch's import

@@ -330,6 +330,31 @@ class RunStore:
         with self._faults(f"open run {info.name!r}"):
             return LoadedRun(info, folder.config(), folder.history(), folder.weights(), folder.series())
 
+    def load_history(self, workspace: str, run_id: str) -> History:
+        """Only the history of one run (no weights, no torch): what a comparison draws."""
+        info = self.get(workspace, run_id)
+        with self._faults(f"open run {info.name!r}"):
+            if not self.folder(run_id).path.is_dir():
+                raise StoreError(f"The folder of run {info.name!r} is missing from {self.home / 'runs'}; "
+                                 "delete the run from the list.")
+            return self.folder(run_id).history()
+
+    def rewind(self, workspace: str, run_id: str) -> LoadedRun:
+        """Cut the history back to the step of the saved weights, so a resumed run goes on from there
+        without repeating steps; returns the run as it now is. StoreError if it has no weights."""
+        info = self.get(workspace, run_id)
+        if info.weights_step is None:
+            raise StoreError(f"Run {info.name!r} has no saved weights to resume from.")
+        with self._faults(f"resume run {info.name!r}"):
+            self.folder(run_id).truncate_history(info.weights_step)
+        loaded = self.load_run(workspace, run_id)
+        history = loaded.history
+        summary = _summary(np.stack([history.column(name) for name in COLUMNS])) if len(history) else {}
+        with self._write("resume the run") as db:
+            db.execute("UPDATE runs SET step = ?, loss = ?, elapsed = ?, updated = ? WHERE id = ?",
+                       (info.weights_step, summary.get("loss"), summary.get("elapsed", 0.0), time.time(), run_id))
+        return LoadedRun(self.get(workspace, run_id), loaded.config, history, loaded.weights, loaded.series)
+
     # --- editing --------------------------------------------------------------------------------
     def _update(self, workspace: str, run_id: str, doing: str, sql: str, *args) -> None:
         self.get(workspace, run_id)
@@ -356,6 +381,12 @@ class RunStore:
 
     def undo_delete(self, workspace: str, run_id: str) -> None:
         self._update(workspace, run_id, "restore the run", "deleted = NULL")
+
+    def discard(self, workspace: str, run_id: str) -> None:
+        """Remove a run for good at once (a run that never took a step: nothing to undo)."""
+        self.get(workspace, run_id)
+        with self._faults("remove the run"):
+            self._remove([run_id])
 
     def purge_deleted(self, older_than: float = UNDO_SECONDS) -> int:
         """Remove runs deleted more than older_than seconds ago, for good; returns how many."""

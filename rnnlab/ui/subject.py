@@ -1,4 +1,5 @@
-"""The model a page inspects: a copy of the session's current run, or a fresh untrained one."""
+"""The model a page inspects: a copy of the workspace's current run (live, or opened from the Runs page),
+or a fresh untrained one."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ class Subject:
     step: int
     trained: bool
     active: bool  # the run is computing right now, so the page may refresh on a clock
+    name: str = ""
 
     @property
     def label(self) -> str:
         if not self.trained:
             return "an untrained model (fresh weights from the sidebar's settings): press Train to see it learn"
         state = "training now" if self.active else "paused or finished"
-        return f"the current run at step {self.step:,} ({state}; its own settings, not the sidebar's if they changed)"
+        return (f"the current run at step {self.step:,} ({self.name}, {state}; its own settings, not the sidebar's "
+                "if they changed)")
 
 
 def subject(config: RunConfig) -> Subject:
@@ -38,8 +41,7 @@ def subject(config: RunConfig) -> Subject:
     model = run.model_copy() if run is not None and run.view().phase != "error" else None
     if model is not None:
         view = run.view()
-        return Subject(model, run.prepared, run.config, view.step, view.step > 0,
-                       view.phase in ACTIVE)
+        return Subject(model, run.prepared, run.config, view.step, view.step > 0, view.phase in ACTIVE, run.name)
     with torch.random.fork_rng(devices=[]):
         trainer = Trainer(config, current.series(config) if config.data.data == "upload" else None)
     return Subject(trainer.model, trainer.prepared, config, 0, False, False)

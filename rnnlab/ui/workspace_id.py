@@ -49,6 +49,12 @@ export default function (component) {
 _component = st.components.v2.component("rnnlab_workspace_id", js=_JS)
 
 
+def known_workspace_id() -> str | None:
+    """The id this session has learnt (from the browser, or the AppTest stand-in), without drawing anything."""
+    known = st.session_state.get(ID_KEY)
+    return known if is_workspace_id(known) else None
+
+
 def workspace_id() -> str | None:
     """This browser's workspace id, or None on a new session's first run, before the browser has answered
     (the answer reruns the script within a moment). Call it on every run, from the entry script.

@@ -1,0 +1,189 @@
+"""Runs in the run store as the pages see them: the store itself (one per server), the observer that
+writes a live run into it as it trains, and a finished or interrupted run that pages open like a live one.
+
+The store is opened once per server process; that first opening also marks the runs a crashed or killed
+server left behind as interrupted (resumable from their last saved weights)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import pandas as pd
+import streamlit as st
+
+from rnnlab.config import RunConfig
+from rnnlab.jobs.runner import HistoryBlock, LiveRun, RunEnded, RunEvent, RunView, WeightsTaken
+from rnnlab.learn.history import History
+from rnnlab.learn.models import SequenceModel, build_model
+from rnnlab.series import data
+from rnnlab.store import RunInfo, RunStore, StoreError
+
+WEIGHTS_EVERY = 30.0  # seconds of training between two saves of a live run's weights
+LOG = logging.getLogger("rnnlab.jobs")
+# How a job's end is kept: the trainer's status for a finished run, else the phase.
+_ENDED = {"done": "finished", "diverged": "diverged", "early_stopped": "early_stopped"}
+
+
+@st.cache_resource(show_spinner=False)
+def run_store() -> RunStore:
+    """The server's run store (RNNLAB_HOME); raises StoreError with a sentence when it cannot be opened
+    (not cached then: the next page view tries again)."""
+    store = RunStore()
+    store.mark_interrupted_on_startup()
+    return store
+
+
+def grace_seconds() -> float:
+    """How long a workspace's runs go on training with no tab open (RNNLAB_GRACE_SECONDS, default 180)."""
+    try:
+        return max(0.0, float(os.environ.get("RNNLAB_GRACE_SECONDS", "180")))
+    except ValueError:
+        return 180.0
+
+
+class Recorder:
+    """A LiveRun observer that writes the run into the store: history blocks (RunWriter), weights at each
+    pause, every WEIGHTS_EVERY seconds and at the end, and the status as it changes. A store fault is kept
+    as a sentence (`problem`) and never stops the training."""
+
+    def __init__(self, store: RunStore, workspace: str, run_id: str, status: str = "running") -> None:
+        self.store, self.workspace, self.run_id = store, workspace, run_id
+        self.writer = store.writer(workspace, run_id)
+        self.status = status
+        self.steps_taken = 0
+        self.closing = ""  # set when the run is stopped because its tab stayed closed: it ends "paused"
+        self.problem = ""
+
+    def __call__(self, event: RunEvent) -> None:
+        try:
+            self._record(event)
+        except StoreError as exc:
+            self.problem = f"This run is no longer being saved: {exc}"
+            LOG.warning("run store: %s", exc)
+
+    def _set_status(self, status: str, step: int | None, message: str = "") -> None:
+        self.status = status
+        self.store.set_status(self.workspace, self.run_id, status, step, message)
+
+    def _record(self, event: RunEvent) -> None:
+        match event:
+            case HistoryBlock(block=block):
+                self.steps_taken += block.shape[1]
+                self.writer.add(block)
+                if self.status != "running":
+                    self._set_status("running", None)
+            case WeightsTaken(run=run, weights=weights, reason=reason) if reason != "asked":
+                self.writer.flush()
+                step = run.view().step
+                if step > 0:
+                    self.store.save_weights(self.workspace, self.run_id, weights, step)
+                if reason == "pause":
+                    self._set_status("paused", step)
+            case RunEnded(view=view):
+                self.writer.flush()
+                if self.steps_taken == 0 and not self.closing and view.step == 0:
+                    self.store.discard(self.workspace, self.run_id)  # never took a step: nothing to keep
+                elif self.closing:
+                    self._set_status("paused", view.step, self.closing)
+                elif view.phase == "finished":
+                    self._set_status(_ENDED.get(view.status, "finished"), view.step, view.message)
+                else:
+                    self._set_status(view.phase, view.step, view.message)
+
+
+class StoredRun:
+    """A run of the store opened in the pages: the read side of a LiveRun (view, curves, history, a model
+    copy), nothing computing. Loaded on first use; `run_id` names it in the store."""
+
+    alive = False
+    paused = False
+
+    def __init__(self, store: RunStore, workspace: str, info: RunInfo, number: int) -> None:
+        self.store, self.workspace, self.run_id = store, workspace, info.id
+        self.info = info
+        self.name = info.name
+        self.number = number
+        self.config: RunConfig = info.config
+        self._history: History | None = None
+        self._loaded = None
+        self._prepared: data.Prepared | None = None
+        self._lock = threading.Lock()
+        self.problem = ""  # a missing or damaged folder: the page says this sentence instead of drawing
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            try:
+                self._history = self.store.load_history(self.workspace, self.run_id)
+            except StoreError as exc:
+                self.problem, self._history = str(exc), History()
+        return self._history
+
+    def _load(self):
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self.store.load_run(self.workspace, self.run_id)
+                self._history = self._loaded.history
+            return self._loaded
+
+    def view(self) -> RunView:
+        info = self.info
+        if info.status in _ENDED.values():
+            phase, status = "finished", {"finished": "done"}.get(info.status, info.status)
+        elif info.status == "error":
+            phase, status = "error", "running"
+        else:  # stopped, paused or interrupted: resumable from the Runs page
+            phase, status = "stopped", "running"
+        message = info.message or f"Stopped at step {info.step:,}."
+        self.history  # noqa: B018  (loading it finds a missing or damaged folder)
+        if self.problem:
+            phase, message = "error", self.problem
+        if phase == "stopped" and info.resumable:
+            message += " **Resume** it from the Runs page."
+        return RunView(phase=phase, step=info.step, steps=self.config.train.steps, loss=info.loss,
+                       val_loss=info.best_val, lr=self.config.train.lr,
+                       steps_per_s=info.step / info.elapsed if info.elapsed > 0 else 0.0, message=message,
+                       queue_position=0, version=0, snapshot=None, status=status)
+
+    def loss_curves(self, max_points: int = 2000):
+        history = self.history
+        return history.sample("loss", max_points), history.sample("val_loss", max(50, max_points // 4))
+
+    def history_frame(self) -> pd.DataFrame:
+        return self.history.to_frame()
+
+    @property
+    def prepared(self) -> data.Prepared:
+        if self._prepared is None:
+            series = self._load().series
+            frame = series if series is not None else data.make_series(self.config.data)
+            self._prepared = data.prepare(self.config, frame)
+        return self._prepared
+
+    def model_copy(self, timeout: float = 0.0) -> SequenceModel | None:
+        """The saved weights in a fresh model; None when the run has none (or they are damaged)."""
+        try:
+            weights = self._load().weights
+        except StoreError:
+            return None
+        if weights is None:
+            return None
+        model = build_model(self.config, self.prepared.input_size)
+        model.load_state_dict(weights)
+        return model
+
+    def wait_until(self, predicate, timeout: float) -> bool:
+        return predicate(self.view())
+
+    # A stored run computes nothing: the Train page's controls have nothing to tell it.
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step_once(self) -> None: ...
+    def set_lr(self, lr: float) -> None: ...
+    def set_speed(self, steps_per_s: float | None) -> None: ...
+    def stop(self, timeout: float = 0.0) -> None: ...
+
+
+AnyRun = LiveRun | StoredRun
