@@ -6,7 +6,7 @@ from rnnlab.analysis import probes
 from rnnlab.errors import RnnlabError
 from rnnlab.figures import inside as inside_charts
 from rnnlab.learn.trainer import LOSSES
-from rnnlab.ui import settings
+from rnnlab.ui import equations, settings
 from rnnlab.ui.boot import require_entry
 from rnnlab.ui.live_chart import live_chart
 from rnnlab.ui.subject import subject, window, window_count
@@ -23,8 +23,17 @@ except RnnlabError as exc:
     st.stop()
 
 count = window_count(first, "val")
-index = st.slider("Validation window", 0, max(count - 1, 1), 0, key="inside_window",
-                  help="Which window of the validation part to feed through the network.")
+layers = first.config.model.layers
+pick_window, pick_layer = st.columns([3, 1])
+index = pick_window.slider("Validation window", 0, max(count - 1, 1), 0, key="inside_window",
+                           help="Which window of the validation part to feed through the network.")
+# 0-based like torch's weight names (weight_ih_l0), shown from 1; the top layer feeds the prediction.
+chosen_layer = pick_layer.selectbox("Layer", range(layers), index=layers - 1, key=f"inside_layer_{layers}",
+                                    format_func=lambda k: f"{k + 1} of {layers}" + " (top)" * (k == layers - 1),
+                                    disabled=layers == 1,
+                                    help="Which stacked layer's states, gates and gradient to show.")
+with st.expander(f"The {first.config.model.cell.upper().replace('_RELU', '')} cell's equations"):
+    equations.show(first.config.model.cell)
 hidden_tab, gates_tab, gradient_tab = st.tabs(["Hidden state", "Gates", "Gradient through time"])
 with gradient_tab:
     left, right = st.columns(2)
@@ -40,15 +49,17 @@ with gradient_tab:
 def draw() -> None:
     # While a run trains this reruns every second; live_chart updates the charts in place (no remount).
     s = subject(config)
+    layer = min(chosen_layer, s.config.model.layers - 1)  # a run with fewer layers started meanwhile
     x, y, row = window(s, "val", index)
-    st.caption(f"Showing {s.label}; window of rows {row:,} to {row + x.shape[1] - 1:,}.")
+    st.caption(f"Showing {s.label}; window of rows {row:,} to {row + x.shape[1] - 1:,}; "
+               f"layer {layer + 1} of {s.config.model.layers}.")
     with hidden_tab:
-        states = probes.hidden_states(s.model, x)
+        states = probes.hidden_states(s.model, x, layer=layer)
         live_chart(inside_charts.hidden_heatmap(states, "h"), key="inside_h")
         if states.c is not None:
             live_chart(inside_charts.hidden_heatmap(states, "c"), key="inside_c")
     with gates_tab:
-        found = probes.gates(s.model, x)
+        found = probes.gates(s.model, x, layer)
         if found.names:
             live_chart(inside_charts.gates_figure(found), key="inside_gates")
         else:
@@ -58,10 +69,11 @@ def draw() -> None:
         # "last": the last prediction's loss alone, so the curve shows how far back one error's gradient reaches
         # (with every step's loss, each step would get its own gradient directly and the curve would stay flat)
         flow = probes.gradient_norms(s.model, x, y, LOSSES[s.config.train.loss](), truncate=truncate or None,
-                                     clip=s.config.train.clip, source="last")
+                                     clip=s.config.train.clip, source="last", layer=layer)
         norms = {s.config.model.cell: flow.norms}
         if compare:
-            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0, source="last")
+            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0, source="last",
+                                         layer=layer)
             norms = {f"{name} (fresh)": values for name, values in fresh.items()} | norms
         live_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
         clipped = f", {flow.clipped_norm:.3g} after clipping at {s.config.train.clip:g}" if s.config.train.clip else ""

@@ -6,7 +6,7 @@ import streamlit as st
 from rnnlab.analysis.shapes import format_shape
 from rnnlab.errors import RnnlabError
 from rnnlab.figures.diagram import trace_dot
-from rnnlab.ui import cached, current, settings
+from rnnlab.ui import cached, current, equations, settings
 from rnnlab.ui.boot import require_entry
 
 require_entry()
@@ -39,10 +39,9 @@ table = pd.DataFrame({
 st.table(table.set_index("tensor"))
 st.subheader("The same pass as a picture")
 st.graphviz_chart(trace_dot(rows, m.cell.upper().replace("_RELU", "")), width="stretch")
-if m.bidirectional and m.head == "seq2seq":
-    st.warning("A bidirectional seq2seq model reads each window backwards too, so at step t it has already "
-               "seen input t+1, the very value it must predict: its training loss flatters it. Use the "
-               "last-step head for honest forecasting.")
+
+st.subheader("What the cell computes at each step")
+equations.show(m.cell)
 
 st.subheader("Parameters")
 param_rows = cached.params(config, input_size)

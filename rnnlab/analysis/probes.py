@@ -60,7 +60,7 @@ GRADIENT_SOURCES = ("last", "all")
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to one bool
 class HiddenStates:
-    """The last layer's state at every time step of one window."""
+    """One layer's state at every time step of one window."""
 
     h: np.ndarray  # (D*H, T): forward units first, then backward ones
     c: np.ndarray | None  # (D*H, T) cell state, LSTM only
@@ -90,7 +90,7 @@ class Gates:
 
 @dataclass(frozen=True, eq=False)
 class GradientFlow:
-    """How much of the loss's gradient reaches the last layer's hidden state at each step."""
+    """How much of the loss's gradient reaches one layer's hidden state at each step."""
 
     norms: np.ndarray  # (T,) ||dL/dh_t||, both directions together; 0 where truncation cut the graph
     total_norm: float  # norm of all parameter gradients, before clipping
@@ -106,9 +106,9 @@ class _Pass(NamedTuple):
     gates: dict[str, list[Tensor]]  # name -> T tensors (H,); filled only when asked
 
 
-def hidden_states(model: SequenceModel, x: Tensor, state: State = None) -> HiddenStates:
-    """h (and c for an LSTM) of the last layer at every step of the first window of x."""
-    layer = model.num_layers - 1
+def hidden_states(model: SequenceModel, x: Tensor, state: State = None, layer: int = -1) -> HiddenStates:
+    """h (and c for an LSTM) of one layer (0-based; -1 the top one) at every step of the first window of x."""
+    layer = range(model.num_layers)[layer]  # out of range raises IndexError
     passes = [gates(model, x, layer, direction, state) for direction in range(model.directions)]
     h = np.concatenate([p.h for p in passes])  # (D*H, T)
     c = np.concatenate([p.c for p in passes]) if model.is_lstm else None  # (D*H, T)
@@ -145,9 +145,11 @@ def gradient_norms(
     truncate: int | None = None,
     clip: float = 0.0,
     source: str = "all",
+    layer: int = -1,
 ) -> GradientFlow:
-    """||dL/dh_t|| for the last layer's hidden state at every step of x's first window, through the
-    recurrence; `truncate` back-propagates through the last steps only, `clip` > 0 clips as training does.
+    """||dL/dh_t|| for one layer's hidden state (0-based; -1 the top one) at every step of x's first window,
+    through the recurrence and the layers above; `truncate` back-propagates through the last steps only,
+    `clip` > 0 clips as training does.
 
     `source` (see GRADIENT_SOURCES): "all" is the training loss; "last" the loss of the last step's prediction
     alone, which shows how much of it reaches each earlier step. The two differ only for a seq2seq head."""
@@ -163,14 +165,17 @@ def gradient_norms(
     params = {name: p.detach().clone().requires_grad_(True) for name, p in model.rnn.named_parameters()}
     head_weight = model.head.weight.detach().clone().requires_grad_(True)  # (out, D*H)
     head_bias = model.head.bias.detach().clone().requires_grad_(True)  # (out,)
+    probed = range(model.num_layers)[layer]  # out of range raises IndexError
     runs: list[_Pass] = []
-    for layer in range(model.num_layers):
-        runs = []
+    for k in range(model.num_layers):
+        layer_runs = []
         for direction in range(model.directions):
-            h0, c0 = _initial(model, state, layer, direction, inputs)
-            runs.append(_run_direction(model, params, layer, direction, inputs, h0, c0, cut=cut))
+            h0, c0 = _initial(model, state, k, direction, inputs)
+            layer_runs.append(_run_direction(model, params, k, direction, inputs, h0, c0, cut=cut))
         # the next layer reads both directions side by side, as nn.LSTM feeds them
-        inputs = torch.cat([torch.stack(run.h) for run in runs], dim=1)  # (T, D*H)
+        inputs = torch.cat([torch.stack(run.h) for run in layer_runs], dim=1)  # (T, D*H)
+        if k == probed:
+            runs = layer_runs
     for run in runs:
         for h in run.h:
             if h.requires_grad:  # steps before the cut were detached: no gradient reaches them
@@ -207,10 +212,11 @@ def compare_cells(
     loss_fn: nn.Module | None = None,
     forget_bias: float = 0.0,
     source: str = "all",
+    layer: int = -1,
 ) -> dict[str, np.ndarray]:
     """Gradient norms per step of fresh, equally seeded models that differ only in their cell. `forget_bias`
     is added to the LSTM's forget-gate bias (1.0 is the usual initialisation trick; 0 keeps PyTorch's);
-    `source` as in gradient_norms."""
+    `source` and `layer` as in gradient_norms."""
     from rnnlab.learn.trainer import LOSSES  # here, not at the top: the trainer pulls in the data pipeline
 
     loss_fn = LOSSES[config.train.loss]() if loss_fn is None else loss_fn
@@ -226,7 +232,7 @@ def compare_cells(
                 for name, bias in model.rnn.named_parameters():
                     if name.startswith("bias_ih"):
                         bias[model.hidden_size:2 * model.hidden_size] += forget_bias  # f block of (4*H,)
-        result[cell] = gradient_norms(model, x, y, loss_fn, source=source).norms
+        result[cell] = gradient_norms(model, x, y, loss_fn, source=source, layer=layer).norms
     return result
 
 

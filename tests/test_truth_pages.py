@@ -1,0 +1,57 @@
+"""The pages tell the truth about the run and explain themselves (issue 14), through Streamlit's AppTest:
+equations on Shapes and Inside, the layer choice on Inside."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_pages import app, no_job_left_behind  # noqa: F401 (the fixture stops every job after a test)
+
+GATE_ORDER = {"lstm": ["i_t", "f_t", "g_t", "o_t"], "gru": ["r_t", "z_t", "n_t"]}
+
+
+def _latex(at) -> str:
+    return " ".join(element.value for element in at.latex)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_shapes_page_shows_the_chosen_cells_equations_with_gates_in_pytorchs_order(cell):
+    at = app({"cell": cell, "head": "last"}, page="pages/shapes.py")
+    text = _latex(at)
+    assert "h_t" in text
+    order = GATE_ORDER.get(cell, [])
+    assert [text.index(gate) for gate in order] == sorted(text.index(gate) for gate in order)
+    others = {name for c, names in GATE_ORDER.items() if c != cell for name in names}
+    assert not any(f"{name} &=" in text for name in others)  # only the chosen cell
+    if cell == "rnn":
+        assert r"\tanh" in text and r"\sigma" not in text
+
+
+def test_shapes_page_has_no_warning_for_a_combination_the_config_refuses():
+    at = app({"bidirectional": "1", "head": "last"}, page="pages/shapes.py")
+    assert not at.warning
+
+
+def test_inside_page_shows_the_equations_of_the_cell_it_probes():
+    at = app({"cell": "gru", "layers": "2"}, page="pages/inside.py")
+    text = _latex(at)
+    assert "r_t" in text and "z_t" in text and "c_t" not in text
+
+
+def test_inside_layer_choice_changes_the_probed_layer():
+    at = app({"cell": "lstm", "layers": "3", "seq_len": "12"}, page="pages/inside.py")
+    layer = next(s for s in at.selectbox if s.label == "Layer")
+    assert layer.value == 2  # the top one by default
+    assert any("layer 3 of 3" in c.value for c in at.caption)
+    top = [c.proto.json for c in at.get("bidi_component")]
+    layer.set_value(0).run()
+    assert not at.exception
+    assert any("layer 1 of 3" in c.value for c in at.caption)
+    bottom = [c.proto.json for c in at.get("bidi_component")]
+    assert "layer 1" in bottom[0] and "layer 3" in top[0]  # the heatmap's title names its layer
+    assert bottom[-1] != top[-1]  # another gradient curve
+
+
+def test_inside_layer_choice_is_off_for_a_single_layer():
+    at = app({"cell": "gru", "layers": "1"}, page="pages/inside.py")
+    assert next(s for s in at.selectbox if s.label == "Layer").disabled
