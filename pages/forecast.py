@@ -26,12 +26,14 @@ except RnnlabError as exc:
     st.error(str(exc))
     st.stop()
 
-left, right, refresh = st.columns([2, 2, 1])
+left, right, refresh = st.columns([2, 2, 1.3], vertical_alignment="bottom")
 part = left.radio("Evaluate on", ["test", "val"], horizontal=True, key="forecast_part",
                   format_func={"test": "test part", "val": "validation part"}.get)
 period = right.number_input("Season length (rows) for the seasonal naive baseline", 1, 10_000,
                             forecast.season_length(s.config), key=f"forecast_period_{s.config.data.data}")
-refresh.button("Refresh", key="forecast_refresh", help="Evaluate the current run's latest weights.")
+if s.active:  # the page evaluates the weights once, when drawn; a run in training moves on meanwhile
+    refresh.button("Evaluate latest weights", key="forecast_refresh", width="stretch",
+                   help="The run is still training: forecast again with its weights as they are now.")
 covariates = s.prepared.input_size - 1
 known = covariates > 0 and st.toggle(
     "Covariates known in advance", key="forecast_known_covariates",
@@ -50,7 +52,6 @@ except RnnlabError as exc:
     st.stop()
 
 st.plotly_chart(forecast_charts.forecast_figure(report), key="forecast_chart")
-best = report.table["RMSE"].idxmin()
 st.subheader("Scores (original units)")
 # st.dataframe draws a missing number as "None": a column with an undefined score is shown as text, "—" there.
 scores = report.table.rename(columns={"MAPE": "MAPE (%)"})
@@ -62,6 +63,7 @@ for name in scores.columns:
     else:
         columns[name] = st.column_config.NumberColumn(name, format="%.4g")
 st.dataframe(scores, column_config=columns, width="stretch")
-st.caption(f"Lowest RMSE: **{best}**. MAPE (mean absolute percentage error) is left out (—) where the truth "
-           "crosses or touches zero; R² where the truth is constant.")
+st.markdown(forecast.outcome(report))
+st.caption("MAPE (mean absolute percentage error) is left out (—) where the truth crosses or touches zero; R² "
+           "where the truth is constant.")
 st.plotly_chart(forecast_charts.horizon_figure(report), key="horizon_chart")

@@ -275,12 +275,14 @@ def report_on_dates():
     return forecast.evaluate(Persistence(), prepare(cfg, frame), cfg, period=24)
 
 
-def test_forecast_figure_draws_truth_and_forecasts_and_hides_the_baselines(report_on_dates):
+def test_forecast_figure_draws_truth_and_forecasts_and_the_baselines_thin_and_dotted(report_on_dates):
     figure = forecast_figure(report_on_dates)
     go.Figure(figure)  # plotly validates every key
     names = [trace["name"] for trace in figure["data"]]
     assert names[:3] == ["truth", "one-step (true past)", "free-running (own predictions fed back)"]
-    assert [trace.get("visible") for trace in figure["data"][3:]] == ["legendonly", "legendonly"]
+    # shown, not "legendonly": a hidden trace's legend entry is greyed out and looks disabled (issue 14)
+    assert [trace.get("visible", True) for trace in figure["data"][3:]] == [True, True]
+    assert [trace["line"]["dash"] for trace in figure["data"][3:]] == ["dot", "dot"]
     assert figure["layout"]["yaxis"]["title"]["text"] == "level"
     assert figure["layout"]["font"]["size"] == 15
 

@@ -36,7 +36,7 @@ __all__ = [
     "ForecastReport", "METRIC_NAMES", "ONE_STEP", "FREE_RUNNING", "LAST_VALUE", "SEASONAL_NAIVE",
     "DEFAULT_MAX_HORIZON", "MAX_FREE_STEPS", "HORIZON_STARTS",
     "one_step", "free_running", "error_by_horizon", "baseline_error_by_horizon", "last_value", "seasonal_naive",
-    "metrics", "evaluate", "covariate_assumption",
+    "metrics", "evaluate", "covariate_assumption", "outcome",
 ]
 
 METRIC_NAMES = ("MSE", "RMSE", "MAE", "MAPE", "R²")
@@ -358,3 +358,29 @@ def evaluate(model: nn.Module, prepared: Prepared, config: RunConfig, part: str 
         horizon_baselines=baseline_curves,
         known_covariates=known_covariates,
     )
+
+
+# A baseline is "exact" when its RMSE is at most a millionth of the truth's spread: float rounding (a sine
+# copied one period back scores about 1e-14 of it), far below any real forecast (a network that learnt a clean
+# sine still errs by a thousandth or more of the spread).
+EXACT_FRACTION = 1e-6
+
+
+def outcome(report: ForecastReport) -> str:
+    """The scores in a sentence for the Forecast page: who has the lowest RMSE, and why when a trivial answer
+    is exact (the series repeats exactly every season, or stays constant), so no network can beat it."""
+    rmse = report.table["RMSE"]
+    best = str(rmse.idxmin())
+    spread = float(np.nanstd(report.truth))
+    sentence = f"Lowest RMSE: **{best}**."
+    if spread == 0 or rmse[LAST_VALUE] <= EXACT_FRACTION * spread:
+        return (f"{sentence} The series stays constant over this part, so repeating the last value is exact: "
+                "nothing can beat it here.")
+    if rmse[SEASONAL_NAIVE] <= EXACT_FRACTION * spread:
+        return (f"{sentence} The series repeats exactly every {report.period} rows (a periodic series without "
+                f"noise), so the seasonal naive forecast, which copies the value one season back, is exact up to "
+                f"rounding (RMSE {rmse[SEASONAL_NAIVE]:.1g}): nothing can beat it here. Compare the network with "
+                f"the last value instead, or add noise to the series to make the race fair.")
+    if best in (LAST_VALUE, SEASONAL_NAIVE):
+        return f"{sentence} On the {report.part} part the network does not beat this trivial answer."
+    return sentence

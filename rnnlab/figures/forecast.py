@@ -19,12 +19,13 @@ from rnnlab.figures.charts import (
 
 __all__ = ["forecast_figure", "horizon_figure", "BASELINE_COLOURS"]
 
-# Muted and thin: the baselines are references, not the subject.
+# Thin and dotted: the baselines are references, not the subject.
 BASELINE_COLOURS = {LAST_VALUE: "#8c564b", SEASONAL_NAIVE: "#2ca02c"}
 
 
 def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
-    """Truth (grey), one-step (blue), free-running (orange, dashed); baselines in the legend, off until clicked."""
+    """Truth (grey), one-step (blue), free-running (orange, dashed); the baselines thin and dotted (shown, so
+    their legend entries do not look switched off; a click on an entry hides a line)."""
     x = axis_values(report.times)
     traces = [
         _line(x, report.truth, "truth", {"color": TARGET_GREY, "width": 2}),
@@ -33,9 +34,8 @@ def forecast_figure(report: ForecastReport, title: str | None = None) -> Figure:
               {"color": VALIDATION_ORANGE, "width": 2, "dash": "dash"}),
     ]
     for name, values in report.baselines.items():
-        trace = _line(x, values, _baseline_label(report, name), {"color": BASELINE_COLOURS.get(name), "width": 1})
-        trace["visible"] = "legendonly"
-        traces.append(trace)
+        traces.append(_line(x, values, _baseline_label(report, name),
+                            {"color": BASELINE_COLOURS.get(name), "width": 1.5, "dash": "dot"}))
     title = title or f"Forecast on the {report.part} part"
     layout = base_layout(title, str(report.times.name or "time"), report.target_name, height=420,
                      uirevision=f"forecast-{report.part}")
