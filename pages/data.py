@@ -43,6 +43,6 @@ else:
                "training part only, so nothing about the future leaks into training.")
     for note in frame.attrs.get("notes", []):
         st.info(note)
-    st.dataframe(frame.head(20), width="stretch")
+    st.dataframe(charts.readable_index(frame.head(20)), width="stretch")
 
 upload.panel()

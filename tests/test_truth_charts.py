@@ -66,3 +66,21 @@ def test_learning_rate_changes_are_marked_on_the_loss_chart_where_and_to_what():
     assert [shape["x0"] for shape in layout["shapes"]] == [50, 90]
     texts = [a["text"] for a in layout["annotations"]]
     assert texts == ["lr 0.01 → 0.1", "lr 0.1 → 0.001"]
+
+
+def test_a_dated_series_puts_its_dates_on_the_window_chart_and_midnights_read_as_dates():
+    import pandas as pd
+
+    from rnnlab.learn.trainer import Snapshot
+
+    snapshot = Snapshot(np.arange(3, 6), np.zeros(3), np.arange(4, 7), np.zeros(3), np.zeros(3))
+    daily = pd.date_range("2023-01-01", periods=10, freq="D", name="date")
+    figure = charts.window_figure(snapshot, index=daily)
+    assert figure["data"][0]["x"] == ["2023-01-05", "2023-01-06", "2023-01-07"]  # rows 4..6
+    assert figure["data"][2]["x"][0] == "2023-01-04"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "date"
+    hourly = pd.date_range("2023-01-01", periods=10, freq="h")
+    assert charts.window_figure(snapshot, index=hourly)["data"][0]["x"][0] == "2023-01-01 04:00"
+    assert list(charts.window_figure(snapshot)["data"][0]["x"]) == [4, 5, 6]  # no index: row numbers
+    table = charts.readable_index(pd.DataFrame({"y": range(10)}, index=daily))
+    assert list(table.index[:1]) == ["2023-01-01"] and table.index.name == "date"

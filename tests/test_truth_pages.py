@@ -55,3 +55,18 @@ def test_inside_layer_choice_changes_the_probed_layer():
 def test_inside_layer_choice_is_off_for_a_single_layer():
     at = app({"cell": "gru", "layers": "1"}, page="pages/inside.py")
     assert next(s for s in at.selectbox if s.label == "Layer").disabled
+
+
+def test_an_uploaded_daily_series_shows_dates_and_no_caption_asking_to_choose_it_again():
+    rows = "\n".join(f"2024-01-{d:02d},{10 + d % 7}.5,{d}" for d in range(1, 29))
+    csv = f"date,sales,promo\n{rows}\n".encode()
+    at = app({"seq_len": "5", "val": "0.2", "test": "0.2"}, page="pages/data.py")
+    at.file_uploader(key="csv_upload").set_value(("sales.csv", csv, "text/csv")).run()
+    preview = at.dataframe[-1].value
+    assert list(preview.index[:2]) == ["2024-01-01", "2024-01-02"]  # not "2024-01-01 00:00:00"
+    at.button(key="csv_use").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.index[:2]) == ["2024-01-01", "2024-01-02"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Train trains on it" in captions and "choose *Uploaded CSV*" not in captions

@@ -147,21 +147,29 @@ def empty_figure(title: str, x_title: str, y_title: str) -> Figure:
     return {"data": [{"type": "scatter", "x": [], "y": [], "showlegend": False}], "layout": layout}
 
 
-def window_figure(snapshot: Any, title: str = "Prediction vs target, current window") -> Figure:
-    """The classic notebook's plot: input points (red), true next values and the prediction (blue)."""
+def window_figure(snapshot: Any, title: str = "Prediction vs target, current window",
+                  index: pd.Index | None = None) -> Figure:
+    """The classic notebook's plot: input points (red), true next values and the prediction (blue).
+    With the series' DatetimeIndex (`index`), the x axis shows the rows' dates instead of row numbers."""
+    dated = isinstance(index, pd.DatetimeIndex)
+
+    def x_of(rows: np.ndarray) -> Any:
+        return axis_values(index[np.asarray(rows, dtype=int)]) if dated else as_f32(rows)
+
     data = [
-        {"type": "scatter", "mode": "lines+markers", "name": "target", "x": as_f32(snapshot.target_time),
+        {"type": "scatter", "mode": "lines+markers", "name": "target", "x": x_of(snapshot.target_time),
          "y": as_f32(snapshot.targets), "line": {"color": "rgba(85,85,85,0.35)", "width": 7},
          "marker": {"color": "rgba(85,85,85,0.35)", "size": 14}},
-        {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": as_f32(snapshot.target_time),
+        {"type": "scatter", "mode": "lines+markers", "name": "prediction", "x": x_of(snapshot.target_time),
          "y": as_f32(snapshot.predictions), "line": {"color": PREDICTION_BLUE, "width": 1.5},
          "marker": {"color": PREDICTION_BLUE, "size": 7}},
         # Drawn last, as rings: the inputs sit where the previous step's target is, under the prediction.
-        {"type": "scatter", "mode": "markers", "name": "input", "x": as_f32(snapshot.input_time),
+        {"type": "scatter", "mode": "markers", "name": "input", "x": x_of(snapshot.input_time),
          "y": as_f32(snapshot.inputs), "marker": {"color": INPUT_RED, "size": 11, "symbol": "circle-open",
                                                    "line": {"width": 2.5}}},
     ]
-    return {"data": data, "layout": base_layout(title, "time step", "value", uirevision="window")}
+    x_title = str(index.name or "time") if dated else "time step"
+    return {"data": data, "layout": base_layout(title, x_title, "value", uirevision="window")}
 
 
 def series_figure(
@@ -198,15 +206,30 @@ def series_figure(
     return {"data": data, "layout": layout}
 
 
-def axis_values(index: pd.Index) -> Any:
+def date_format(index: pd.DatetimeIndex) -> str:
+    """Dates alone when every time is midnight (daily or coarser data), else dates and times."""
+    return "%Y-%m-%d" if (index == index.normalize()).all() else "%Y-%m-%d %H:%M"
+
+
+def axis_values(index: pd.Index, fmt: str | None = None) -> Any:
+    """x values for plotly: dates as text in `fmt` (default: date_format of the index), numbers as float32."""
     if isinstance(index, pd.DatetimeIndex):
-        return index.strftime("%Y-%m-%d %H:%M").tolist()
+        return index.strftime(fmt or date_format(index)).tolist()
     return as_f32(index.to_numpy())
+
+
+def readable_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame for a table: a DatetimeIndex written as dates ("2023-01-01", not "2023-01-01 00:00:00")."""
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        return frame
+    shown = frame.copy()
+    shown.index = pd.Index(axis_values(frame.index), name=frame.index.name)
+    return shown
 
 
 def _axis_point(index: pd.Index, i: int) -> Any:
     value = index[i]
-    return value.strftime("%Y-%m-%d %H:%M") if isinstance(index, pd.DatetimeIndex) else float(value)
+    return value.strftime(date_format(index)) if isinstance(index, pd.DatetimeIndex) else float(value)
 
 
 def lr_marks(changes: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from rnnlab.errors import RnnlabError
+from rnnlab.figures import charts
 from rnnlab.series import csvfile
 from rnnlab.series.data import rows_needed, split_bounds
 from rnnlab.ui.session import workspace
@@ -64,8 +65,10 @@ def panel() -> None:
     st.subheader("Your own series")
     ws = workspace()
     if ws.upload is not None:
+        chosen = st.session_state["config"].data.data == "upload"
         st.caption(f"In use this session: **{ws.upload_name}**, {len(ws.upload):,} rows "
-                   f"(choose *Uploaded CSV* as the series in the sidebar to train on it).")
+                   + ("(the sidebar's series: Train trains on it)." if chosen
+                      else "(choose *Uploaded CSV* as the series in the sidebar to train on it)."))
     file = st.file_uploader("Upload a CSV file", type=["csv", "txt", "tsv"], key="csv_upload",
                             help="One row per time step; a time column (optional), a numeric target and "
                                  "optional numeric covariates. Comma, semicolon or tab separated.")
@@ -105,5 +108,5 @@ def panel() -> None:
         return
     for note in frame.attrs.get("notes", []):
         st.info(note)
-    st.dataframe(frame.head(10), width="stretch")
+    st.dataframe(charts.readable_index(frame.head(10)), width="stretch")
     st.button("Use this series", type="primary", on_click=_use, args=(frame, file.name), key="csv_use")
