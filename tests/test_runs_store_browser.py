@@ -1,0 +1,116 @@
+"""Runs survive reloads and restarts, in Chromium (issue 11): every server here keeps its runs in a
+temporary RNNLAB_HOME; the browser's workspace id lives in its localStorage."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from browser_support import launch_chromium, require_browser, screenshot, streamlit_server, wait_for_app
+
+from rnnlab import cli
+
+STEP = """() => {
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    if (l && l.innerText.trim() === 'Step') {
+      return parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, ''));
+    }
+  }
+  return -1;
+}"""
+LOSS_DRAWN = """() => Array.from(
+  document.querySelectorAll('.st-key-loss_chart .js-plotly-plot .scatterlayer path.js-line'))
+  .some((p) => (p.getAttribute('d') || '').length > 20)"""
+
+
+def text_shown(page, text: str, timeout: float = 60_000) -> None:
+    page.wait_for_function("(t) => document.body.innerText.includes(t)", arg=text, timeout=timeout)
+
+
+def step_above(page, n: int, timeout: float = 90_000) -> int:
+    page.wait_for_function(f"() => ({STEP})() > {n}", timeout=timeout)
+    return page.evaluate(STEP)
+
+
+@pytest.fixture
+def chromium():
+    require_browser()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_a_reload_mid_run_finds_the_run_still_training_and_its_charts(chromium, tmp_path):
+    page = chromium.new_context().new_page()
+    with streamlit_server({"RNNLAB_HOME": str(tmp_path)}) as url:
+        try:
+            page.goto(f"{url}/?preset=udacity-sine&steps=1000000")
+            wait_for_app(page)
+            page.get_by_role("button", name="Train", exact=True).click()
+            before = step_above(page, 20)
+            page.reload()
+            wait_for_app(page)
+            # The same run, which kept training while the page reloaded: Step goes on from where it was.
+            again = step_above(page, before - 1)
+            step_above(page, again + 20)
+            page.wait_for_function(LOSS_DRAWN, timeout=30_000)
+            page.goto(f"{url}/runs")
+            wait_for_app(page)
+            page.get_by_role("heading", name="run 1", exact=True).wait_for(timeout=30_000)
+        except Exception:
+            screenshot(page, "runs-store-reload")
+            raise
+
+
+def test_runs_survive_a_restart_stay_private_and_a_command_line_folder_imports(chromium, tmp_path):
+    home = tmp_path / "home"
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        with streamlit_server({"RNNLAB_HOME": str(home)}) as url:
+            page.goto(f"{url}/?preset=udacity-sine")
+            wait_for_app(page)
+            page.get_by_role("button", name="Train", exact=True).click()
+            text_shown(page, "Finished: 75 steps", timeout=90_000)
+        port = int(url.rsplit(":", 1)[1])
+        with streamlit_server({"RNNLAB_HOME": str(home)}, port=port) as url:  # the same origin: same storage
+            page.goto(f"{url}/runs")
+            wait_for_app(page)
+            page.get_by_role("heading", name="run 1", exact=True).wait_for(timeout=30_000)
+            page.goto(url)
+            wait_for_app(page)
+            text_shown(page, "Finished: 75 steps")  # the workspace's latest run, opened again
+            page.wait_for_function(f"() => ({STEP})() === 75", timeout=30_000)
+
+            stranger = chromium.new_context().new_page()
+            stranger.goto(f"{url}/runs")  # another browser: its own storage, its own workspace
+            wait_for_app(stranger)
+            text_shown(stranger, "No runs yet")
+            assert "run 1" not in stranger.inner_text("body")
+
+            folder = tmp_path / "cli-run"
+            assert cli.train(["--preset", "udacity-sine", "--steps", "30", "--out", str(folder), "--quiet"],
+                             out=io.StringIO()) == 0
+            page.goto(f"{url}/runs")
+            wait_for_app(page)
+            archive = tmp_path / "cli-run.zip"
+            with zipfile.ZipFile(archive, "w") as z:
+                for file in folder.iterdir():
+                    z.write(file, f"cli-run/{file.name}")
+            page.get_by_text("Import a run", exact=True).click()
+            page.locator('.st-key-runs_import_file input[type=file]').set_input_files(str(archive))
+            page.get_by_role("button", name="Import run", exact=True).wait_for(timeout=30_000)
+            page.wait_for_function("() => Array.from(document.querySelectorAll('button'))"
+                                   ".some((b) => b.innerText.trim() === 'Import run' && !b.disabled)", timeout=30_000)
+            page.get_by_role("button", name="Import run", exact=True).click()
+            text_shown(page, "Imported cli-run.zip as 'cli-run'")
+            page.get_by_role("heading", name="cli-run", exact=True).wait_for(timeout=30_000)
+    except Exception:
+        screenshot(page, "runs-store-restart")
+        raise
