@@ -11,17 +11,23 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from rnnlab.classroom import Classroom
 
 # Projector mode: text and numbers readable from the back of a lecture hall, and the Train page within
-# 1280x720 (less padding, no page title: the buttons and the charts are what the class looks at).
-# Plotly draws its text with inline sizes; a stylesheet's !important wins over them.
+# 1280x720 (less padding, no page title: the buttons and the charts are what the class looks at; the
+# header's band turns see-through, its sidebar button stays).
+# Plotly draws its text with inline sizes; a stylesheet's !important wins over them (not for the legend:
+# Plotly sizes its box from the inline size, and larger text would be cut).
 PRESENT_CSS = """
-[data-testid='stMainBlockContainer']{padding-top:1rem!important;padding-bottom:0!important}
+[data-testid='stMainBlockContainer']{padding-top:0!important;padding-bottom:0!important}
+[data-testid='stMain'] [data-testid='stVerticalBlock']{gap:0.25rem}
 [data-testid='stMain'] h1, [data-testid='stMain'] h2{display:none}
-[data-testid='stMetricValue']{font-size:2.6rem!important}
-[data-testid='stMetricLabel'] p{font-size:1.15rem!important}
+[data-testid='stHeader']{background:transparent}
 [data-testid='stMain'] p, [data-testid='stMain'] button p{font-size:1.1rem}
-.js-plotly-plot .xtick text, .js-plotly-plot .ytick text{font-size:15px!important}
-.js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text, .js-plotly-plot .legendtext{font-size:17px!important}
-.js-plotly-plot .gtitle{font-size:21px!important}
+[data-testid='stMain'] [data-testid='stCaptionContainer'] p{font-size:1rem}
+[data-testid='stMetricValue'], [data-testid='stMetricValue'] p{font-size:2.75rem!important;line-height:1.1}
+[data-testid='stMetricLabel'] p{font-size:1.15rem!important}
+[data-testid='stMain'] [data-testid='stAlertContainer']{padding-top:0.5rem;padding-bottom:0.5rem}
+.js-plotly-plot .xtick text, .js-plotly-plot .ytick text{font-size:17px!important}
+.js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text{font-size:18px!important}
+.js-plotly-plot .gtitle{font-size:23px!important}
 """
 HIDE_PAGES_CSS = "[data-testid='stSidebarNav'],[data-testid='stSidebarNavSeparator']{display:none}"
 # With the settings and the pages both hidden nothing is left in the sidebar: drop it and its toggle.
