@@ -213,3 +213,23 @@ def test_a_workspace_left_alone_past_its_grace_period_is_paused_and_saved(store,
     assert info.status == "paused" and info.resumable and "tab stayed closed" in info.message
     assert info.weights_step == info.step >= 20
     assert session.for_id(ws.id) is not ws  # it left memory; the next visit opens it from the store
+
+
+def test_a_run_whose_folder_is_gone_is_listed_and_says_why_when_opened(store):
+    import shutil
+
+    ws = new_workspace_id()
+    gone = seed_run(store, ws, "gone", 12)
+    seed_run(store, ws, "kept", 12)
+    shutil.rmtree(store.folder(gone).path)
+    at = app(ws, page="runs")
+    assert rows(at) == ["gone", "kept"] and not at.exception
+    at.switch_page("../pages/train.py").run()  # the latest run, kept, is the current one
+    assert step_count(at) == 12 and not at.error
+    from rnnlab.ui.session import for_id
+
+    for_id(ws).open(gone)  # as the Open button does
+    at.run()
+    assert at.error and "folder of run 'gone' is missing" in at.error[0].value
+    at.switch_page("../pages/inside.py").run()
+    assert not at.exception  # an untrained model instead, no traceback

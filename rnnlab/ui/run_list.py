@@ -168,6 +168,9 @@ def messages(ws: Workspace) -> None:
         st.warning(ws.problem)
     for notice in ws.notices:
         st.info(notice)
+    for run in ws.runs():
+        if run.recorder is not None and run.recorder.problem:
+            st.warning(f"{run.name}: {run.recorder.problem}")
     ws.notices = []
     if ERROR_KEY in st.session_state:
         st.error(st.session_state.pop(ERROR_KEY))
@@ -203,6 +206,7 @@ def actions(ws: Workspace, row: Row) -> None:
     cols[4].download_button("Download run", lambda: ws.store.export_zip(ws.id, row.id),
                             file_name=f"{row.name.replace(' ', '-')}.zip", mime="application/zip",
                             key="runs_download", on_click="ignore", width="stretch",
+                            disabled=not ws.store.folder(row.id).path.is_dir(),
                             help="A zip of its folder (config, history, weights); Import run brings it back.")
     links = st.columns(3)
     for col, (page, title) in zip(links, (("train", "Train"), ("inside", "Inside"), ("forecast", "Forecast")),
