@@ -119,6 +119,8 @@ def test_settings_that_cannot_run_turn_train_off_with_the_reason_beside_it():
     assert at.button(key="btn_step").disabled
     reason = " ".join(e.value for e in at.main.error)
     assert "Train** is off" in reason and "activations per step" in reason and "Reduce batch" in reason
+    # 512 x 20 x batch fits the cap of 4,000,000 up to batch 390: the largest choice below is 256.
+    assert "For example batch 256 (or seq_len 5 or hidden 192) would run." in reason
     assert at.select_slider(key="cfg_batch").value == 1024  # the sidebar still shows what was asked for
     assert "batch" not in at.query_params  # the URL and the share link carry only settings that run
     # Other pages say what they show instead.

@@ -40,12 +40,13 @@ def sidebar_controls(page) -> dict[str, bool]:
 
 
 def test_a_class_link_hides_and_locks_controls(browser):
-    page = open_page(browser, "/?preset=udacity-sine&hide=optimizer,model&lock=lr,steps")
+    page = open_page(browser, "/?preset=udacity-sine&hide=optimizer,model,pages&lock=lr,steps")
     controls = sidebar_controls(page)
     for hidden in ("Optimiser", "Cell", "Hidden size", "Head", "Bidirectional"):
         assert hidden not in controls, hidden
     assert controls["Learning rate"] is True and controls["Steps"] is True
     assert controls["Series"] is False and controls["Sequence length"] is False
+    assert not page.locator('[data-testid="stSidebarNav"]').is_visible()  # hide=pages
     screenshot(page, "class-link-1280x720")
     page.context.close()
 

@@ -192,7 +192,7 @@ def sidebar() -> RunConfig:
         try:
             config, error = RunConfig.from_flat(flat, use_preset=False), ""
         except ConfigError as exc:
-            config, error = st.session_state["config"], str(exc)
+            config, error = st.session_state["config"], str(exc) + _fixes(flat)
             st.error(f"These settings cannot run: {error} **Train** is off until they can.")
         st.session_state["config_error"] = error
         classroom_ui.link("glossary", "Glossary: the words explained", icon=":material/menu_book:")
@@ -203,6 +203,25 @@ def sidebar() -> RunConfig:
         share_link(config)
     classroom_ui.apply_view(room)
     return config
+
+
+def _fixes(flat: dict[str, Any]) -> str:
+    """ " For example batch 256 (or hidden 192) would run.": for each sized setting, the largest of its
+    sidebar choices below the current value that makes these settings run, everything else as it is."""
+    found = []
+    for name in ("batch", "seq_len", "hidden"):
+        if name in _pins() or _irrelevant(name, flat):
+            continue
+        for value in sorted((c for c in WIDGETS[name].options if c < flat[name]), reverse=True):
+            try:
+                RunConfig.from_flat(flat | {name: value}, use_preset=False)
+            except ConfigError:
+                continue
+            found.append(f"{name} {_text(value)}")
+            break
+    if not found:
+        return ""
+    return f" For example {found[0]}" + (f" (or {' or '.join(found[1:])})" if found[1:] else "") + " would run."
 
 
 def config_error() -> str:
