@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from rnnlab.ui import boot, settings
+from rnnlab.ui import boot, runstore, settings
 from rnnlab.ui.workspace_id import workspace_id
 
 st.set_page_config(page_title="rnnlab: recurrent networks on time series", page_icon="〰️", layout="wide")
@@ -23,12 +23,15 @@ PAGES = [
     st.Page(HERE / "runs.py", title="Runs", icon=":material/stacked_line_chart:", url_path="runs"),
     st.Page(HERE / "glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
     st.Page(HERE / "sweep.py", title="Sweep", icon=":material/tune:", url_path="sweep"),
+    st.Page(HERE / "teach.py", title="Teach", icon=":material/school:", url_path="teach"),
 ]
 page = st.navigation(PAGES)
 settings.sidebar()
 # The browser's workspace id (its runs in the store) arrives a moment after a new session's first run:
 # the pages wait for it, so a reload finds its runs and never starts one in a workspace of its own.
-if workspace_id() is None:
+workspace = workspace_id()
+if workspace is None:
     st.caption("Opening your workspace...")
     st.stop()
+runstore.load_workspace_if_kept(workspace)
 page.run()

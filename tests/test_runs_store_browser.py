@@ -80,13 +80,13 @@ def test_runs_survive_a_restart_stay_private_and_a_command_line_folder_imports(c
             text_shown(page, "Finished: 75 steps", timeout=90_000)
         port = int(url.rsplit(":", 1)[1])
         with streamlit_server({"RNNLAB_HOME": str(home)}, port=port) as url:  # the same origin: same storage
+            page.goto(url)
+            wait_for_app(page)
+            text_shown(page, "Finished: 75 steps")  # the workspace's latest run, opened again on Train
+            page.wait_for_function(f"() => ({STEP})() === 75", timeout=30_000)
             page.goto(f"{url}/runs")
             wait_for_app(page)
             page.get_by_role("heading", name="run 1", exact=True).wait_for(timeout=30_000)
-            page.goto(url)
-            wait_for_app(page)
-            text_shown(page, "Finished: 75 steps")  # the workspace's latest run, opened again
-            page.wait_for_function(f"() => ({STEP})() === 75", timeout=30_000)
 
             stranger = chromium.new_context().new_page()
             stranger.goto(f"{url}/runs")  # another browser: its own storage, its own workspace

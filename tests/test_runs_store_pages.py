@@ -185,7 +185,7 @@ def test_imports_a_run_zip_and_refuses_a_file_that_is_not_one(store):
 
 
 def test_the_quota_removes_the_oldest_unpinned_run_and_says_so(store, monkeypatch):
-    from rnnlab.ui.stored import run_store
+    from rnnlab.ui.runstore import run_store
 
     monkeypatch.setattr(run_store(), "quota", Quota(max_runs=2, max_mb=500))
     ws = new_workspace_id()

@@ -18,8 +18,8 @@ from rnnlab.figures import charts
 from rnnlab.jobs.runner import ACTIVE, LiveRun
 from rnnlab.learn.history import History
 from rnnlab.store import RunInfo, StoreError
+from rnnlab.ui.runstore import run_store
 from rnnlab.ui.session import Workspace
-from rnnlab.ui.stored import run_store
 
 PAGES = Path(__file__).resolve().parent.parent.parent / "pages"
 ERROR_KEY = "runs_error"  # a sentence from the last action, shown once

@@ -20,7 +20,8 @@ import streamlit as st
 from rnnlab.config import RunConfig
 from rnnlab.jobs.runner import LiveRun
 from rnnlab.store import RunStore, StoreError, new_workspace_id
-from rnnlab.ui.stored import WEIGHTS_EVERY, AnyRun, Recorder, StoredRun, grace_seconds, run_store
+from rnnlab.ui.runstore import grace_seconds, run_store
+from rnnlab.ui.stored import WEIGHTS_EVERY, AnyRun, Recorder, StoredRun
 from rnnlab.ui.workspace_id import ID_KEY, known_workspace_id
 
 MAX_KEPT_RUNS = 20  # live runs beside the current one (the compare buttons add three at a time)

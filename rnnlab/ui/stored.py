@@ -1,17 +1,12 @@
-"""Runs in the run store as the pages see them: the store itself (one per server), the observer that
-writes a live run into it as it trains, and a finished or interrupted run that pages open like a live one.
-
-The store is opened once per server process; that first opening also marks the runs a crashed or killed
-server left behind as interrupted (resumable from their last saved weights)."""
+"""Runs in the run store as the pages see them: the observer that writes a live run into the store as it
+trains, and a finished or interrupted run that pages open like a live one."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import pandas as pd
-import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.jobs.runner import HistoryBlock, LiveRun, RunEnded, RunEvent, RunView, WeightsTaken
@@ -24,23 +19,6 @@ WEIGHTS_EVERY = 30.0  # seconds of training between two saves of a live run's we
 LOG = logging.getLogger("rnnlab.jobs")
 # How a job's end is kept: the trainer's status for a finished run, else the phase.
 _ENDED = {"done": "finished", "diverged": "diverged", "early_stopped": "early_stopped"}
-
-
-@st.cache_resource(show_spinner=False)
-def run_store() -> RunStore:
-    """The server's run store (RNNLAB_HOME); raises StoreError with a sentence when it cannot be opened
-    (not cached then: the next page view tries again)."""
-    store = RunStore()
-    store.mark_interrupted_on_startup()
-    return store
-
-
-def grace_seconds() -> float:
-    """How long a workspace's runs go on training with no tab open (RNNLAB_GRACE_SECONDS, default 180)."""
-    try:
-        return max(0.0, float(os.environ.get("RNNLAB_GRACE_SECONDS", "180")))
-    except ValueError:
-        return 180.0
 
 
 class Recorder:
