@@ -4,12 +4,19 @@ temporary RNNLAB_HOME; the browser's workspace id lives in its localStorage."""
 from __future__ import annotations
 
 import io
+import os
+import signal
+import time
 import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 from browser_support import launch_chromium, require_browser, screenshot, streamlit_server, wait_for_app
 
 from rnnlab import cli
+from rnnlab.store import RunStore
+from rnnlab.ui.workspace_id import STORAGE_KEY
 
 STEP = """() => {
   for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
@@ -113,4 +120,55 @@ def test_runs_survive_a_restart_stay_private_and_a_command_line_folder_imports(c
             page.get_by_role("heading", name="cli-run", exact=True).wait_for(timeout=30_000)
     except Exception:
         screenshot(page, "runs-store-restart")
+        raise
+
+
+def server_pid(port: int) -> int:
+    """The streamlit process serving `port` (streamlit_server keeps its Popen to itself)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(args) and str(port).encode() in args:
+            return int(proc.name)
+    raise AssertionError(f"no streamlit process on port {port}")
+
+
+def test_a_run_cut_short_by_kill_9_is_listed_as_interrupted_and_resumes(chromium, tmp_path):
+    home = tmp_path / "home"
+    env = {"RNNLAB_HOME": str(home), "RNNLAB_WEIGHTS_EVERY": "1"}
+    page = chromium.new_context().new_page()
+    try:
+        with streamlit_server(env) as url:
+            page.goto(f"{url}/?preset=udacity-sine&steps=1000000")
+            wait_for_app(page)
+            page.get_by_role("button", name="Train", exact=True).click()
+            step_above(page, 200)
+            time.sleep(1.5)  # at least one save of the weights (every second here)
+            os.kill(server_pid(int(url.rsplit(":", 1)[1])), signal.SIGKILL)
+            killed_at = page.evaluate(STEP)
+        with streamlit_server(env, port=int(url.rsplit(":", 1)[1])) as url:
+            page.goto(f"{url}/runs")
+            wait_for_app(page)
+            text_shown(page, "The server stopped while this run trained")
+            store = RunStore(home)
+            workspace = page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')")
+            (info,) = store.list_runs(workspace)
+            assert info.status == "interrupted" and info.resumable
+            # At most the last moments are lost: the history on disk reaches past the saved weights.
+            assert len(store.load_history(workspace, info.id)) >= info.weights_step >= 1
+            page.get_by_role("button", name="Resume", exact=True).click()
+            text_shown(page, "Resumed 'run 1'")
+            page.goto(url)
+            wait_for_app(page)
+            step_above(page, info.weights_step + 20)
+            # It went on from its saved weights' step: one history, each step once, none from 0 again.
+            deadline = time.monotonic() + 30
+            while len(steps := store.load_history(workspace, info.id).column("step")) < info.weights_step + 20:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert np.array_equal(steps, np.arange(1, len(steps) + 1)) and killed_at > 200
+    except Exception:
+        screenshot(page, "runs-store-kill")
         raise

@@ -21,7 +21,7 @@ from rnnlab.config import RunConfig
 from rnnlab.jobs.runner import LiveRun
 from rnnlab.store import RunStore, StoreError, new_workspace_id
 from rnnlab.ui.runstore import grace_seconds, run_store
-from rnnlab.ui.stored import WEIGHTS_EVERY, AnyRun, Recorder, StoredRun
+from rnnlab.ui.stored import AnyRun, Recorder, StoredRun, weights_every
 from rnnlab.ui.workspace_id import ID_KEY, known_workspace_id
 
 MAX_KEPT_RUNS = 20  # live runs beside the current one (the compare buttons add three at a time)
@@ -109,7 +109,7 @@ class Workspace:
         if run_id is not None:
             recorder = Recorder(self.store, self.id, run_id, "paused" if paused else "running")
         run = LiveRun(config, name=name, observers=[recorder] if recorder else [], paused=paused,
-                      weights_every=WEIGHTS_EVERY, **kwargs)
+                      weights_every=weights_every(), **kwargs)
         if history is not None:
             run.history = history  # a resumed run's past steps, before its job adds to them
         run.number, run.run_id, run.recorder = self._next_number(), run_id, recorder

@@ -4,6 +4,7 @@ trains, and a finished or interrupted run that pages open like a live one."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import pandas as pd
@@ -15,7 +16,14 @@ from rnnlab.learn.models import SequenceModel, build_model
 from rnnlab.series import data
 from rnnlab.store import RunInfo, RunStore, StoreError
 
-WEIGHTS_EVERY = 30.0  # seconds of training between two saves of a live run's weights
+
+def weights_every() -> float:
+    """Seconds of training between two saves of a live run's weights (RNNLAB_WEIGHTS_EVERY, default 30)."""
+    try:
+        return max(0.5, float(os.environ.get("RNNLAB_WEIGHTS_EVERY", "30")))
+    except ValueError:
+        return 30.0
+
 LOG = logging.getLogger("rnnlab.jobs")
 # How a job's end is kept: the trainer's status for a finished run, else the phase.
 _ENDED = {"done": "finished", "diverged": "diverged", "early_stopped": "early_stopped"}
@@ -23,7 +31,7 @@ _ENDED = {"done": "finished", "diverged": "diverged", "early_stopped": "early_st
 
 class Recorder:
     """A LiveRun observer that writes the run into the store: history blocks (RunWriter), weights at each
-    pause, every WEIGHTS_EVERY seconds and at the end, and the status as it changes. A store fault is kept
+    pause, every weights_every() seconds and at the end, and the status as it changes. A store fault is kept
     as a sentence (`problem`) and never stops the training."""
 
     def __init__(self, store: RunStore, workspace: str, run_id: str, status: str = "running") -> None:
