@@ -18,7 +18,6 @@ from rnnlab.classroom import Classroom
 PRESENT_CSS = """
 [data-testid='stMainBlockContainer']{padding-top:0!important;padding-bottom:0!important}
 [data-testid='stMain'] [data-testid='stVerticalBlock']{gap:0.25rem}
-[data-testid='stMain'] h1, [data-testid='stMain'] h2{display:none}
 [data-testid='stHeader']{background:transparent}
 [data-testid='stMain'] p, [data-testid='stMain'] button p{font-size:1.1rem}
 [data-testid='stMain'] [data-testid='stCaptionContainer'] p{font-size:1rem}
@@ -29,6 +28,7 @@ PRESENT_CSS = """
 .js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text{font-size:18px!important}
 .js-plotly-plot .gtitle{font-size:23px!important}
 """
+PRESENT_TRAIN_CSS = "[data-testid='stMain'] h1, [data-testid='stMain'] h2{display:none}"  # the Train page only
 HIDE_PAGES_CSS = "[data-testid='stSidebarNav'],[data-testid='stSidebarNavSeparator']{display:none}"
 # With the settings and the pages both hidden nothing is left in the sidebar: drop it and its toggle.
 HIDE_SIDEBAR_CSS = ("[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
@@ -40,6 +40,8 @@ def apply_view(room: Classroom) -> None:
     if room.present:
         st.set_page_config(initial_sidebar_state="collapsed")  # additive: app.py's title and layout stay
     css = (PRESENT_CSS if room.present else "") + (HIDE_PAGES_CSS if "pages" in room.hidden else "")
+    if room.present and current_url_path() == "":
+        css += PRESENT_TRAIN_CSS
     if "pages" in room.hidden and "preset" in room.hidden and "share" in room.hidden:
         css += HIDE_SIDEBAR_CSS
     if css:
