@@ -46,14 +46,18 @@ def test_best_so_far_never_rises(study):
     figure = figures.best_so_far_figure(trials_frame(study.trials, PARAMS), "loss")
     best = figure["data"][1]["y"]
     assert len(best) == 6 and all(b <= a for a, b in zip(best, best[1:], strict=False))
+    assert figure["layout"]["xaxis"]["dtick"] == 1  # whole trial numbers, never a tick at 0.5
     go.Figure(figure)
 
 
 def test_parallel_coordinates_plot_log_settings_by_exponent_and_name_choices(study):
     figure = figures.parallel_figure(trials_frame(study.trials, PARAMS), PARAMS, "loss")
     dims = figure["data"][0]["dimensions"]
-    assert [d["label"] for d in dims] == ["log10 lr", "hidden", "cell", "loss"]
+    assert [d["label"] for d in dims] == ["lr (log)", "hidden", "cell", "loss"]
     assert dims[0]["range"] == pytest.approx([-4, -1])
+    # The exponent axis is labelled with the learning rates themselves.
+    assert dims[0]["tickvals"] == pytest.approx([-4, -3, -2, -1])
+    assert dims[0]["ticktext"] == ["0.0001", "0.001", "0.01", "0.1"]
     assert dims[2]["ticktext"] == ["rnn", "lstm", "gru"]
     assert len(dims[3]["values"]) == 6  # complete trials only
     go.Figure(figure)
@@ -62,6 +66,11 @@ def test_parallel_coordinates_plot_log_settings_by_exponent_and_name_choices(stu
 def test_the_scatter_has_one_panel_per_setting_with_pruned_trials_grey(study):
     figure = figures.scatter_figure(trials_frame(study.trials, PARAMS), PARAMS, "loss")
     assert figure["layout"]["xaxis"]["type"] == "log" and figure["layout"]["xaxis3"]["type"] == "category"
+    # Each panel spans the swept range, whichever values the trials drew: every choice, both ends.
+    low, high = figure["layout"]["xaxis"]["range"]
+    assert low < -4 < -1 < high and figure["layout"]["xaxis"]["tickvals"] == pytest.approx([1e-4, 1e-3, 1e-2, 0.1])
+    assert figure["layout"]["xaxis2"]["range"][0] < 8 and figure["layout"]["xaxis2"]["range"][1] > 64
+    assert figure["layout"]["xaxis3"]["range"] == [-0.5, 2.5]
     grey = [t for t in figure["data"] if t["name"] == "pruned"]
     assert len(grey) == 3 and all(t["marker"]["color"] == figures.STATE_COLOURS["pruned"] for t in grey)
     go.Figure(figure)

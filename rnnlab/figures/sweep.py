@@ -3,6 +3,7 @@ the trials' intermediate losses, and parameter importance. Inputs are the study'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from rnnlab.figures.charts import (
     base_layout,
     empty_figure,
     log_axis,
+    log_ticks,
 )
 from rnnlab.sweep.space import Param
 from rnnlab.sweep.study import Curve
@@ -37,6 +39,8 @@ def best_so_far_figure(table: pd.DataFrame, label: str) -> Figure:
         return empty_figure("Best so far", "trial", label)
     best = done["value"].cummin()
     layout = base_layout("Best so far", "trial", label, hovermode="closest")
+    # Trial numbers are whole: never a tick at 0.5 (at most about 8 ticks).
+    layout["xaxis"].update(tick0=0, dtick=max(1, math.ceil(int(done["number"].max()) / 8)))
     layout["yaxis"] = _value_axis(label, done["value"])
     return {"data": [
         {"type": "scatter", "mode": "markers", "x": done["number"].tolist(), "y": done["value"].tolist(),
@@ -52,9 +56,11 @@ def _dimension(param: Param, values: pd.Series) -> dict:
         return {"label": param.name, "values": [codes.get(v, None) for v in values],
                 "tickvals": list(codes.values()), "ticktext": [str(c) for c in param.choices],
                 "range": [0, max(1, len(codes) - 1)]}
-    if param.log:  # parcoords has no log axis: plot the exponent and say so
-        return {"label": f"log10 {param.name}", "values": np.log10(values.astype(float)).tolist(),
-                "range": [float(np.log10(param.low)), float(np.log10(param.high))]}
+    if param.log:  # parcoords has no log axis: plot the exponent, labelled with the values themselves
+        ticks = log_ticks(float(param.low), float(param.high))
+        return {"label": f"{param.name} (log)", "values": np.log10(values.astype(float)).tolist(),
+                "range": [float(np.log10(param.low)), float(np.log10(param.high))],
+                "tickvals": [math.log10(t) for t in ticks], "ticktext": [f"{t:g}" for t in ticks]}  # no HTML here
     return {"label": param.name, "values": values.astype(float).tolist(),
             "range": [float(param.low), float(param.high)]}
 
@@ -86,11 +92,8 @@ def scatter_figure(table: pd.DataFrame, params: Sequence[Param], label: str) -> 
     data = []
     for i, p in enumerate(params):
         suffix = "" if i == 0 else str(i + 1)
-        x_axis = axis(p.name, domain=[i * (width + gap), i * (width + gap) + width], anchor="y")
-        if p.log:
-            x_axis["type"] = "log"
-        if p.choices:
-            x_axis.update(type="category", categoryorder="array", categoryarray=[str(c) for c in p.choices])
+        x_axis = _setting_axis(p)
+        x_axis.update(domain=[i * (width + gap), i * (width + gap) + width], anchor="y")
         layout[f"xaxis{suffix}"] = x_axis
         for state, rows in judged.groupby("state"):
             values = rows[p.name].astype(str) if p.choices else rows[p.name]
@@ -99,6 +102,19 @@ def scatter_figure(table: pd.DataFrame, params: Sequence[Param], label: str) -> 
                          "text": [f"trial {k}" for k in rows["number"]],
                          "marker": {"color": STATE_COLOURS[state], "size": 8}})
     return {"data": data, "layout": layout}
+
+
+def _setting_axis(p: Param) -> dict:
+    """The whole swept range of a setting (every choice, both ends), whichever trials have run so far."""
+    if p.choices:
+        return axis(p.name, type="category", categoryorder="array", categoryarray=[str(c) for c in p.choices],
+                    range=[-0.5, len(p.choices) - 0.5], autorange=False)
+    if p.log:
+        low, high = math.log10(p.low), math.log10(p.high)
+        pad = (high - low) * 0.05
+        return log_axis(p.name, p.low, p.high) | {"range": [low - pad, high + pad], "autorange": False}
+    pad = (p.high - p.low) * 0.05
+    return axis(p.name, range=[p.low - pad, p.high + pad], autorange=False)
 
 
 def curves_figure(curves: Sequence[Curve], label: str, best: int | None = None) -> Figure:

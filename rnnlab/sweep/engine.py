@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -18,11 +19,11 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import ConfigError
-from rnnlab.jobs.runner import LiveRun, RunView
+from rnnlab.jobs.runner import HistoryBlock, LiveRun, RunEnded, RunEvent, RunView
+from rnnlab.learn.history import COLUMNS, History
 from rnnlab.sweep.space import config_of
 from rnnlab.sweep.study import (
     FAILED,
-    HEARTBEAT_SECONDS,
     SweepSpec,
     best_trial,
     counts_towards_budget,
@@ -31,8 +32,8 @@ from rnnlab.sweep.study import (
     trials_frame,
 )
 
-POLL_SECONDS = 0.05  # how often a worker reads its job's history: pruning reacts within this
-READ_STEPS = 20_000  # history reads slow down by one poll interval per this many steps trained
+STEP, VAL = COLUMNS.index("step"), COLUMNS.index("val_loss")  # rows of a history block
+WAKE_SECONDS = 0.25  # a worker waiting for its job's next validation looks at the sweep's stop this often
 WAIT_SECONDS = 1.0  # a worker with nothing left to ask waits this long for others' trials to end
 
 
@@ -165,11 +166,11 @@ class Sweep:
             self._runs[trial.number] = run
         follower = _Trial(trial, run, self.spec.objective, self.storage, self._stop)
         try:
-            frame, view, pruned = follower.follow()
+            view, pruned = follower.follow()
         finally:
             with self._lock:
                 self._runs.pop(trial.number, None)
-        steps = int(frame["step"].iloc[-1]) if len(frame) else 0
+        steps = int(run.history.column("step")[-1]) if len(run.history) else 0
         trial.set_user_attr("steps", steps)
         if self._stop.is_set() and not pruned and view.phase == "stopped":
             self.study.tell(trial, state=TrialState.FAIL)  # not counted: a resumed study redoes it
@@ -179,7 +180,7 @@ class Sweep:
             return TrialResult(trial.number, "pruned", follower.last_value, params, steps, time.monotonic() - started)
         if view.phase == "error":
             return self._fail(trial, params, view.message, steps, started)
-        value = objective_value(frame, self.spec.objective)
+        value = objective_value(run.history, self.spec.objective)
         if value is None:
             return self._fail(trial, params, view.message or "No finite loss to judge the trial by.", steps,
                               started)
@@ -199,62 +200,86 @@ class Sweep:
 
 class _Trial:
     """Follows one trial's job: reports its validation losses to Optuna as they come, and stops the job
-    when the pruner says so, when the sweep stops, or never (it finishes)."""
+    when the pruner says so, when the sweep stops, or never (it finishes).
+
+    The job's watcher thread hands each validation over (on_event, an observer: quick, no storage call);
+    this worker's thread reports it and asks the pruner, so the training never waits on the database."""
 
     def __init__(self, trial: Trial, run: LiveRun, objective: str, storage: BaseStorage,
                  stop: threading.Event) -> None:
-        self.trial, self.run, self.objective, self.storage, self.stop = trial, run, objective, storage, stop
-        self.reported = -1  # the last step reported
+        self.trial, self.run, self.storage, self.stop = trial, run, storage, stop
+        self.column = COLUMNS.index("val_loss" if objective == "val_loss" else "loss")
+        self.measured: queue.SimpleQueue[tuple[int, float] | None] = queue.SimpleQueue()  # None: the job ended
         self.last_value: float | None = None
+        run.observe(self.on_event)
 
-    def follow(self) -> tuple[pd.DataFrame, RunView, bool]:
+    def on_event(self, event: RunEvent) -> None:
+        """On the job's watcher thread: pass on each (step, objective) where validation was measured."""
+        if isinstance(event, HistoryBlock):
+            block = event.block
+            validated = ~np.isnan(block[VAL])
+            for step, value in zip(block[STEP, validated], block[self.column, validated], strict=True):
+                self.measured.put((int(step), float(value)))
+        elif isinstance(event, RunEnded):
+            self.measured.put(None)
+
+    def follow(self) -> tuple[RunView, bool]:
+        """Train the trial's job to its end; (its final view, whether it was pruned)."""
         self.run.start()
-        beat = read_at = 0.0
-        every = self.run.config.train.eval_every
+        beat = _Heartbeat(self.storage, self.trial)
         try:
             while True:
-                ended = not self.run.alive  # read before the history: an ended job's history is complete
-                step = self.run.view().step
-                # The whole history is copied on each read: read it only once a validation is due, and
-                # less often as it grows (a long trial would otherwise copy megabytes 20 times a second).
-                due = step - max(self.reported, 0) >= every and \
-                    time.monotonic() - read_at >= POLL_SECONDS * (1 + step / READ_STEPS)
-                if ended or due:
-                    frame, read_at = self.run.history_frame(), time.monotonic()
-                    if self._report(frame) and self.trial.should_prune():
-                        self.run.stop()
-                        return self.run.history_frame(), self.run.view(), True
-                    if ended:
-                        return frame, self.run.view(), False
+                beat.maybe()
                 if self.stop.is_set():
                     self.run.stop()
-                    return self.run.history_frame(), self.run.view(), False
-                if isinstance(self.storage, RDBStorage) and time.monotonic() - beat > HEARTBEAT_SECONDS / 2:
-                    self.storage.record_heartbeat(self.trial._trial_id)  # this worker is alive
-                    beat = time.monotonic()
-                time.sleep(POLL_SECONDS)
+                    return self.run.view(), False
+                try:
+                    got = [self.measured.get(timeout=WAKE_SECONDS)]
+                except queue.Empty:
+                    continue
+                while got[-1] is not None and not self.measured.empty():  # a backlog: judge once after it
+                    got.append(self.measured.get())
+                if self._report([g for g in got if g is not None]) and self.trial.should_prune():
+                    self.run.stop()
+                    return self.run.view(), True
+                if got[-1] is None:
+                    return self.run.join(), False
         finally:
             if self.run.alive:
                 self.run.stop()
 
-    def _report(self, frame: pd.DataFrame) -> bool:
-        """Report each new validation (the objective measured at that step); True if any was new."""
-        checked = frame[(frame["step"] > self.reported) & frame["val_loss"].notna()]
-        column = "val_loss" if self.objective == "val_loss" else "loss"
-        for step, value in zip(checked["step"], checked[column], strict=True):
+    def _report(self, measured: list[tuple[int, float]]) -> bool:
+        """Report each validation (the objective measured at that step); True if there was any."""
+        for step, value in measured:
             if math.isfinite(value):
-                self.trial.report(float(value), int(step))
-                self.last_value = float(value)
-            self.reported = int(step)
-        return len(checked) > 0
+                self.trial.report(value, step)
+                self.last_value = value
+        return bool(measured)
 
 
-def objective_value(frame: pd.DataFrame, objective: str) -> float | None:
+class _Heartbeat:
+    """Tells a database storage that this worker is alive, so that its trial is not given to another."""
+
+    def __init__(self, storage: BaseStorage, trial: Trial) -> None:
+        self.storage = storage
+        self.every = storage.get_heartbeat_interval() if isinstance(storage, RDBStorage) else None
+        self.trial_id: int | None = None
+        if self.every:
+            # Optuna's public way from a trial to its storage id (Trial._trial_id is private).
+            study_id = storage.get_study_id_from_name(trial.study.study_name)
+            self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        self.last = -math.inf
+
+    def maybe(self) -> None:
+        if self.trial_id is not None and time.monotonic() - self.last >= self.every / 2:
+            self.storage.record_heartbeat(self.trial_id)
+            self.last = time.monotonic()
+
+
+def objective_value(history: History, objective: str) -> float | None:
     """Best validation loss, or the last training loss; None if there is no finite one."""
-    column = frame["val_loss"] if objective == "val_loss" else frame["loss"]
-    values = column.to_numpy(dtype=float)
+    values = history.column("val_loss" if objective == "val_loss" else "loss")
     values = values[np.isfinite(values)]
     if not len(values):
         return None
     return float(values.min() if objective == "val_loss" else values[-1])
-
