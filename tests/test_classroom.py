@@ -48,7 +48,8 @@ def test_the_longest_sequence_that_fits_every_part(rows, seq_len, expected):
 def test_a_bare_visit_opens_the_classic_notebook_and_says_what_to_press():
     at = app()
     assert at.session_state["preset_choice"] == "udacity-sine" and at.session_state["cfg_cell"] == "rnn"
-    assert any("classic PyTorch sine notebook: press **Train**" in note.value for note in at.info)
+    assert any("Press **Train** to run the classic PyTorch sine notebook" in note.value for note in at.info)
+    assert [link.proto.page for link in at.main.get("page_link")] == ["teach"]  # the way into the lessons
     assert not at.warning
 
 

@@ -289,10 +289,10 @@ def show_link_warnings() -> None:
                    + (f" (the sidebar says {shown})." if shown else "."))
     if on_train and st.session_state.get("landing") == st.session_state["config"] and not _has_run():
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.info("This is the classic PyTorch sine notebook: press **Train** and watch a small RNN learn to "
-                  "predict the next point of a sine. The sidebar changes anything.")
+        left.info("Press **Train** to run the classic PyTorch sine notebook and watch a small RNN learn a sine; "
+                  "the sidebar changes anything, the lessons walk you through it.")
         with right:
-            classroom_ui.link("teach", "Lessons", icon=":material/school:")
+            classroom_ui.link("teach", "Lessons", icon=":material/school:")  # drawn once the Teach page exists
 
 
 def _has_run() -> bool:
