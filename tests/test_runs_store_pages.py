@@ -111,6 +111,8 @@ def test_runs_page_renames_notes_pins_deletes_and_undoes(store):
     seed_run(store, ws, "beta", 25)
     at = app(ws, page="runs")
     assert rows(at) == ["alpha", "beta"]
+    chart = next(c.proto.json for c in at.get("bidi_component") if "runs_chart" in c.proto.id)
+    assert "alpha validation" in chart and "beta validation" in chart  # both losses of both runs overlaid
     # The actions act on the last run (no selection): beta.
     beta = store.list_runs(ws)[1]
     at.text_input(key=f"runs_name_{beta.id}").set_value("gamma")
@@ -204,15 +206,24 @@ def test_a_workspace_left_alone_past_its_grace_period_is_paused_and_saved(store,
 
     monkeypatch.setenv("RNNLAB_GRACE_SECONDS", "0.5")
     ws = session.for_id(new_workspace_id())
-    ws.attach()
+    old_tab, reloaded = session._Attachment(), session._Attachment()  # two sessions of one browser
+    old_tab.hold(ws)
     run = ws.start(CONFIG.replace(steps=1_000_000))
+    reloaded.hold(ws)
     assert run.wait_until(lambda v: v.step > 20, timeout=60)
-    ws.detach()
+    old_tab.release()  # the reloaded tab is still there: the run goes on
+    time.sleep(1.5)
+    assert run.alive and session.for_id(ws.id) is ws
+    reloaded.release()
     run.join(timeout=60)
     info = store.get(ws.id, run.run_id)
     assert info.status == "paused" and info.resumable and "tab stayed closed" in info.message
     assert info.weights_step == info.step >= 20
-    assert session.for_id(ws.id) is not ws  # it left memory; the next visit opens it from the store
+    deadline = time.monotonic() + 30
+    while ws.id in session._REGISTRY:  # it leaves memory (just after its run ended); a visit reopens it
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert session.for_id(ws.id).current.run_id == run.run_id  # reopened from the store, its last run shown
 
 
 def test_a_run_whose_folder_is_gone_is_listed_and_says_why_when_opened(store):
