@@ -178,6 +178,15 @@ def test_a_sequence_too_long_for_an_upload_is_shortened_with_a_note():
     assert not at.error and len(at.get("plotly_chart")) == 1
 
 
+def test_a_class_link_that_fixes_the_series_keeps_it_after_an_upload():
+    csv = ("t,v\n" + "\n".join(f"{i},{(i * 37) % 11}" for i in range(400)) + "\n").encode()
+    at = app({"lock": "data", "seq_len": "100"}, page="pages/data.py")
+    at.file_uploader(key="csv_upload").set_value(("four_hundred.csv", csv, "text/csv")).run()
+    at.button(key="csv_use").click().run()
+    assert at.session_state["config"].data.data == "sine" and at.session_state["cfg_seq_len"] == 100
+    assert any("the link you opened fixes the series" in n.value for n in at.info)
+
+
 # --- words ---------------------------------------------------------------------------------------------------
 def test_options_read_as_words_with_the_code_name_beside_them():
     at = app()

@@ -29,6 +29,9 @@ def fitting_seq_len(rows: int, seq_len: int, val: float, test: float, head: str,
 def _use(frame: pd.DataFrame, name: str) -> None:
     ws = workspace()
     ws.upload, ws.upload_name = frame, name
+    if "data" in st.session_state.get("pins", {}):  # a class link that hides or locks the series
+        st.session_state[NOTICE] = f"{name} is kept for this session, but the link you opened fixes the series."
+        return
     st.session_state[PREFIX + "data"] = "upload"  # callbacks run before the sidebar is drawn
     st.session_state["preset_choice"] = ""
     _fit_seq_len(len(frame))
