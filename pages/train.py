@@ -3,7 +3,7 @@
 import streamlit as st
 
 from rnnlab import presets
-from rnnlab.ui import live, settings
+from rnnlab.ui import lesson, live, settings
 from rnnlab.ui.boot import require_entry
 
 require_entry()
@@ -11,6 +11,7 @@ require_entry()
 config = st.session_state["config"]
 st.header("Train a recurrent network")
 settings.show_link_warnings()
+lesson.pane()  # a lesson=NAME link's steps (rnnlab/lessons)
 if config.preset:
     st.caption(presets.PRESETS[config.preset].description)
 run = live.controls(config)

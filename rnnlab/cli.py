@@ -1,4 +1,4 @@
-"""Command line: `python -m rnnlab train|shapes|presets|sweep`, flags named as the settings are."""
+"""Command line: `python -m rnnlab train|shapes|presets|lessons|sweep`, flags named as the settings are."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     from rnnlab.learn.history import History
     from rnnlab.learn.trainer import Trainer
+    from rnnlab.store.folder import write_run_folder
 
     parser = _settings_parser("Train a recurrent network headless and save its history, config and weights.")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
@@ -64,10 +65,7 @@ def train(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
             print(_bar(progress, config.train.steps), end="\r", file=sys.stderr, flush=True)
     if not args.quiet:
         print(file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    history.to_frame().to_csv(args.out / "history.csv", index=False)
-    (args.out / "config.json").write_text(config.to_json())
-    torch.save(trainer.model.state_dict(), args.out / "weights.pt")
+    write_run_folder(args.out, config, history, trainer.model.state_dict())  # the run store's folder format
     losses = history.column("loss")
     print(trainer.message or f"Stopped at step {trainer.step:,}.", file=out)
     print(f"loss: first {losses[0]:.4g}, last {losses[-1]:.4g}; wrote {args.out}/history.csv, config.json, "
@@ -105,6 +103,14 @@ def list_presets(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
     return 0
 
 
+def list_lessons(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
+    from rnnlab.lessons import load_lessons
+
+    for name, item in load_lessons().items():
+        print(f"{name:<22} {item.title}: {item.summary} (open with ?lesson={name})", file=out)
+    return 0
+
+
 def sweep(argv: Sequence[str], out: TextIO | None = None) -> int:
     from rnnlab.sweep import command
 
@@ -115,7 +121,7 @@ def sweep(argv: Sequence[str], out: TextIO | None = None) -> int:
     return command.run(args, config_from_args(args), out or sys.stdout)
 
 
-COMMANDS = {"train": train, "shapes": shapes, "presets": list_presets, "sweep": sweep}
+COMMANDS = {"train": train, "shapes": shapes, "presets": list_presets, "lessons": list_lessons, "sweep": sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
