@@ -162,7 +162,8 @@ def test_two_sessions_never_see_each_others_runs(server, browser):
 
 
 def test_closing_the_tab_stops_its_job(browser):
-    with streamlit_server() as url:
+    # A closed tab's run goes on for the grace period (a reload may come back to it), then stops, saved.
+    with streamlit_server({"RNNLAB_GRACE_SECONDS": "1"}) as url:
         context = browser.new_context()
         page = context.new_page()
         page.goto(url + "/?steps=1000000")
