@@ -122,7 +122,7 @@ def test_exploding_lesson_diverges_unclipped_and_finishes_clipped(seed):
     trainer, frame = train(step_config(item), seed)
     # measured: the first gradient norm about 2, then 3.7e10 to 5.9e17 before the run diverges at step 21-30
     assert trainer.status == "diverged"
-    assert frame["grad_norm"].max() > 1e6
+    assert frame["grad_norm"].iloc[0] < 10 and frame["grad_norm"].max() > 1e6
     clipped, frame = train(step_config(item, step_of(item, "Clipping by norm")), seed)
     assert clipped.status == "done" and clipped.step == 200
 
