@@ -20,7 +20,7 @@ STATE_ICONS = {"achieved": ":material/check_circle:", "missed": ":material/cance
 
 
 def opened() -> Lesson | None:
-    """The lesson the link names (None without one); a wrong name is said once, as a link warning."""
+    """The lesson the link names (None without one); a wrong name gets a warning in the pane's place."""
     name = (st.query_params.get("lesson") or "").strip().lower()
     if not name:
         return None
