@@ -69,7 +69,7 @@ def rows(ws: Workspace) -> list[Row]:
 def table(found: list[Row]) -> pd.DataFrame:
     """The comparison summary (analysis.compare) with what the store adds: pin, size, when, notes."""
     frame = compare.summary([compare.RunRecord(r.name, r.config, r.history, r.status) for r in found])
-    frame.insert(0, "pinned", ["📌" if r.info.pinned else "" for r in found])
+    frame.insert(2, "pinned", [r.info.pinned for r in found])
     frame["MB"] = [r.info.bytes / 1e6 for r in found]
     frame["started"] = [datetime.fromtimestamp(r.info.created).strftime("%d %b %H:%M") for r in found]
     frame["notes"] = [r.info.notes.splitlines()[0][:60] if r.info.notes else "" for r in found]
@@ -77,11 +77,12 @@ def table(found: list[Row]) -> pd.DataFrame:
 
 
 COLUMNS = {
-    "pinned": st.column_config.TextColumn("📌", help="Pinned runs are never removed to make room", width="small"),
+    "pinned": st.column_config.CheckboxColumn("pinned", help="Pinned runs are never removed to make room",
+                                              width="small"),
     "lr": st.column_config.TextColumn("lr", help="Learning rate and its changes"),
-    "loss (last 50 steps)": st.column_config.NumberColumn(format="%.4g",
-                                                          help="Mean training loss of the last 50 steps"),
-    "best validation": st.column_config.NumberColumn(format="%.4g"),
+    # text (compare.loss_text): a dash when not measured yet, "diverged", never "None" or "Infinity"
+    "loss (last 50 steps)": st.column_config.TextColumn(help="Mean training loss of the last 50 steps"),
+    "best validation": st.column_config.TextColumn(help="Lowest validation loss so far"),
     "seconds": st.column_config.NumberColumn(format="%.1f"),
     "MB": st.column_config.NumberColumn(format="%.2f", help="Space on disk"),
 }
@@ -89,19 +90,8 @@ COLUMNS = {
 
 def overlay_figure(found: list[Row], log_y: bool) -> charts.Figure:
     """Training losses (solid) and validation losses (dashed, same colour) of the chosen runs."""
-    records = [compare.RunRecord(r.name, r.config, r.history, r.status) for r in found]
-    figure = compare.overlay_figure(records, log_y=log_y)
-    for i, record in enumerate(records):
-        steps, val = record.history.sample("val_loss", 500)
-        if len(steps):
-            colour = compare.RUN_COLOURS[i % len(compare.RUN_COLOURS)]
-            figure["data"].append({"type": "scatter", "mode": "lines", "name": f"{record.name} validation",
-                                   "x": charts.as_f32(steps), "y": charts.as_f32(val),
-                                   "line": {"color": colour, "width": 2, "dash": "dash"}})
-    figure["layout"]["title"]["text"] = "Training (solid) and validation (dashed) loss of the selected runs"
-    if log_y:
-        figure["layout"]["yaxis"] = charts.log_axis("loss", *(trace["y"] for trace in figure["data"]))
-    return figure
+    return compare.overlay_figure([compare.RunRecord(r.name, r.config, r.history, r.status) for r in found],
+                                  log_y=log_y)
 
 
 # --- actions: button callbacks, each fault a sentence ---------------------------------------------------
