@@ -244,3 +244,16 @@ def test_a_run_whose_folder_is_gone_is_listed_and_says_why_when_opened(store):
     assert at.error and "folder of run 'gone' is missing" in at.error[0].value
     at.switch_page("../pages/inside.py").run()
     assert not at.exception  # an untrained model instead, no traceback
+
+
+def test_a_resumed_run_stopped_at_once_keeps_its_past(store):
+    ws = new_workspace_id()
+    run_id = seed_run(store, ws, "cut short", 30, status="interrupted", weights_at=20)
+    at = app(ws, page="runs", query={"steps": "1000000"})
+    at.button(key="runs_resume").click().run()
+    at.switch_page("../pages/train.py").run()
+    at.button(key="btn_train").click().run()  # replaces it, perhaps before it took a step
+    wait_until(at, lambda a: step_count(a) > 0)
+    info = store.get(ws, run_id)
+    assert info.deleted is None and info.status in ("stopped", "paused") and info.step >= 20
+    assert len(store.load_history(ws, run_id)) >= 20

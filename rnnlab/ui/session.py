@@ -107,7 +107,7 @@ class Workspace:
                 **kwargs) -> LiveRun:
         recorder = None
         if run_id is not None:
-            recorder = Recorder(self.store, self.id, run_id, "paused" if paused else "running")
+            recorder = Recorder(self.store, self.id, run_id, "paused" if paused else "running", fresh=history is None)
         run = LiveRun(config, name=name, observers=[recorder] if recorder else [], paused=paused,
                       weights_every=weights_every(), **kwargs)
         if history is not None:

@@ -34,8 +34,10 @@ class Recorder:
     pause, every weights_every() seconds and at the end, and the status as it changes. A store fault is kept
     as a sentence (`problem`) and never stops the training."""
 
-    def __init__(self, store: RunStore, workspace: str, run_id: str, status: str = "running") -> None:
-        self.store, self.workspace, self.run_id = store, workspace, run_id
+    def __init__(self, store: RunStore, workspace: str, run_id: str, status: str = "running",
+                 fresh: bool = True) -> None:
+        """fresh: a new run (False: a resumed one, whose past steps are kept whatever happens next)."""
+        self.store, self.workspace, self.run_id, self.fresh = store, workspace, run_id, fresh
         self.writer = store.writer(workspace, run_id)
         self.status = status
         self.steps_taken = 0
@@ -69,7 +71,7 @@ class Recorder:
                     self._set_status("paused", step)
             case RunEnded(view=view):
                 self.writer.flush()
-                if self.steps_taken == 0 and not self.closing and view.step == 0:
+                if self.fresh and self.steps_taken == 0 and not self.closing:
                     self.store.discard(self.workspace, self.run_id)  # never took a step: nothing to keep
                 elif self.closing:
                     self._set_status("paused", view.step, self.closing)
