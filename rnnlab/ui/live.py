@@ -12,6 +12,7 @@ import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
+from rnnlab.ui import run_status
 from rnnlab.ui.live_chart import live_chart
 
 if TYPE_CHECKING:
@@ -93,24 +94,25 @@ def controls(config: RunConfig) -> LiveRun | None:
     run = current_run()
     view = run.view() if run else None
     phase = view.phase if view else "idle"
-    cols = st.columns([1, 1, 1, 1, 1, 2.2, 1])
+    # One row that wraps when narrow (125% zoom, a projector): a fixed grid of columns cut labels to "Tr…".
+    bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     # Settings that cannot run turn off what would start a run with them; the reason goes beside Train.
     from rnnlab.ui.settings import change_note, config_error
 
     error = config_error()
-    cols[0].button("Train", type="primary", on_click=_train, args=(config,), key="btn_train", disabled=bool(error),
-                   help="Start a new run with the settings in the sidebar.", width="stretch")
-    cols[1].button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="stretch")
-    cols[2].button("Resume", on_click=_resume, key="btn_resume", disabled=phase != "paused", width="stretch")
-    cols[3].button("Step", on_click=_step, args=(config,), key="btn_step",
-                   disabled=phase in ACTIVE or bool(error) and phase != "paused",
-                   help="One optimisation step, then pause.", width="stretch")
-    cols[4].button("Reset", on_click=_reset, args=(config,), key="btn_reset", disabled=bool(error),
-                   help="Back to step 0: fresh weights, same settings.", width="stretch")
-    cols[5].select_slider("Speed (steps/s)", SPEEDS, value="max", key="speed", on_change=_set_speed,
-                          help="Slow training down so a class can watch each step.",
-                          format_func=lambda s: "max" if s == "max" else str(s))
-    cols[6].toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.")
+    bar.button("Train", type="primary", on_click=_train, args=(config,), key="btn_train", disabled=bool(error),
+               help="Start a new run with the settings in the sidebar.", width="content")
+    bar.button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="content")
+    bar.button("Resume", on_click=_resume, key="btn_resume", disabled=phase != "paused", width="content")
+    bar.button("Step", on_click=_step, args=(config,), key="btn_step",
+               disabled=phase in ACTIVE or bool(error) and phase != "paused",
+               help="One optimisation step, then pause.", width="content")
+    bar.button("Reset", on_click=_reset, args=(config,), key="btn_reset", disabled=bool(error),
+               help="Back to step 0: fresh weights, same settings.", width="content")
+    bar.select_slider("Speed (steps/s)", SPEEDS, value="max", key="speed", on_change=_set_speed,
+                      help="Slow training down so a class can watch each step.",
+                      format_func=lambda s: "max" if s == "max" else str(s), width=240)
+    bar.toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.", width="content")
     if error:
         st.error(f"**Train** is off: these settings cannot run. {error}")
     if config.train.steps <= SHORT_RUN and st.session_state.get("speed", "max") == "max":
@@ -153,17 +155,20 @@ def _draw(run: LiveRun | None, was_active: bool) -> None:
     _metrics(view)
     # Always a block here, status or not: a chart whose place on the page moves is remounted (a blank flash).
     with st.container():
-        _status(view)
+        _status(run, view)
     left, right = st.columns(2)
     log_y = st.session_state.get("log_y", True)
     # Charts that update in place (live_chart); a figure is built only when its version moved.
     with left:
         # Before the first step: the empty axes, not a log axis over nothing.
-        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y) if view.step else _EMPTY_LOSS,
-                   key="loss_chart", version=(run.number, view.version, log_y))
+        marks = run_status.reading(run, view).lr_changes  # where the learning rate changed, and to what
+        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y, lr_changes=marks)
+                   if view.step else _EMPTY_LOSS, key="loss_chart", version=(run.number, view.version, log_y, marks))
     with right:
         snapshot = view.snapshot
-        live_chart(lambda: charts.window_figure(snapshot) if snapshot is not None else _EMPTY_WINDOW,
+        # a dated series (an upload) shows its dates, not row numbers
+        live_chart(lambda: charts.window_figure(snapshot, index=run.prepared.frame.index) if snapshot is not None
+                   else _EMPTY_WINDOW,
                    key="window_chart", version=(run.number, id(snapshot)))
     if was_active and view.phase not in ACTIVE:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
@@ -187,14 +192,18 @@ def _metrics(view: RunView) -> None:
     cols[0].metric("Step", f"{view.step:,}", help=f"of {view.steps:,} in this run")
     cols[1].metric("Loss", _number(view.loss))
     cols[2].metric("Validation loss", _number(view.val_loss))
-    cols[3].metric("Steps/s", f"{view.steps_per_s:,.0f}")
+    left = run_status.time_left(view)
+    cols[3].metric("Steps/s", run_status.rate_text(view), delta=None if left == "–" else f"{left} left",
+                   delta_color="off", delta_arrow="off",
+                   help="Steps over about the last second; a dash when no step is being taken (paused, finished). "
+                        "Below it, for longer runs, the time left at that rate.")
 
 
 def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:.4g}"
+    return "–" if value is None else f"{value:.3g}"  # three digits fit the metric's width at 125% zoom
 
 
-def _status(view: RunView) -> None:
+def _status(run: LiveRun, view: RunView) -> None:
     if view.phase == "starting":
         st.caption("Starting the training process...")
     elif view.phase == "queued":
@@ -203,7 +212,8 @@ def _status(view: RunView) -> None:
         st.caption(f"Paused at step {view.step:,}. **Resume** continues, **Step** takes one step.")
     elif view.phase == "error":
         st.error(view.message)
-    elif view.phase == "finished":
-        {"done": st.success, "early_stopped": st.info, "diverged": st.error}.get(view.status, st.info)(view.message)
+        return
     elif view.phase == "stopped":
         st.caption(view.message)
+    # What the curves say, with the evidence: green only for a finished run that learned.
+    run_status.show_verdict(run, view)
