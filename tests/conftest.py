@@ -24,3 +24,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium through Playwright, closed afterwards (skips where there is none, unless CI requires it)."""
+    from browser_support import launch_chromium, require_browser
+
+    require_browser()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,5 +1,5 @@
 """Runs survive reloads and restarts, in Chromium (issue 11): every server here keeps its runs in a
-temporary RNNLAB_HOME; the browser's workspace id lives in its localStorage."""
+temporary RNNLAB_HOME; the browser's workspace id lives in its localStorage. (`chromium`: conftest.py.)"""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
-from browser_support import launch_chromium, require_browser, screenshot, streamlit_server, wait_for_app
+from browser_support import screenshot, streamlit_server, wait_for_app
 
 from rnnlab import cli
 from rnnlab.store import RunStore
@@ -39,18 +38,6 @@ def text_shown(page, text: str, timeout: float = 60_000) -> None:
 def step_above(page, n: int, timeout: float = 90_000) -> int:
     page.wait_for_function(f"() => ({STEP})() > {n}", timeout=timeout)
     return page.evaluate(STEP)
-
-
-@pytest.fixture
-def chromium():
-    require_browser()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_a_reload_mid_run_finds_the_run_still_training_and_its_charts(chromium, tmp_path):
