@@ -127,7 +127,10 @@ class Workspace:
         self.current = None
 
     def _trim(self) -> None:
-        self.live = [run for run in self.live if run.alive or len(run.history)]
+        """Keep in memory the runs still computing, and the current one; an ended run is in the store (kept in
+        memory only when there is no store)."""
+        self.live = [run for run in self.live
+                     if run.alive or run is self.current or (run.recorder is None and len(run.history))]
         for run in self.live[:-MAX_KEPT_RUNS]:
             run.stop()
         del self.live[:-MAX_KEPT_RUNS]
