@@ -43,7 +43,9 @@ with gradient_tab:
                                 "the graph at every window boundary.")
     compare = right.toggle("Compare RNN, LSTM and GRU (fresh weights)", key="inside_compare")
     forget_bias = right.toggle("LSTM forget-gate bias 1 (the usual initialisation)", key="inside_bias",
-                               disabled=not compare)
+                               disabled=not compare,
+                               help="The fresh LSTM's forget-gate bias: 1 when on, 0 (PyTorch's) when off, "
+                                    "whatever the sidebar's forget-gate bias.")
 
 
 def draw() -> None:
@@ -72,8 +74,9 @@ def draw() -> None:
                                      clip=s.config.train.clip, source="last", layer=layer)
         norms = {s.config.model.cell: flow.norms}
         if compare:
-            fresh = probes.compare_cells(s.config, x, y, forget_bias=1.0 if forget_bias else 0.0, source="last",
-                                         layer=layer)
+            # the toggle sets the bias: compare_cells adds to the config's, so start the fresh ones from 0
+            fresh = probes.compare_cells(s.config.replace(forget_bias=0.0), x, y, forget_bias=float(forget_bias),
+                                         source="last", layer=layer)
             norms = {f"{name} (fresh)": values for name, values in fresh.items()} | norms
         live_chart(inside_charts.gradient_figure(norms), key="inside_gradient")
         clipped = f", {flow.clipped_norm:.3g} after clipping at {s.config.train.clip:g}" if s.config.train.clip else ""

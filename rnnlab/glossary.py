@@ -144,21 +144,20 @@ EQUATIONS: dict[str, Equation] = {
 }
 EQUATIONS["rnn_relu"] = EQUATIONS["rnn"]
 
-# setting -> {code value -> human words}; option_label adds the code name beside them.
+# setting -> {code value -> human words}; option_label adds the code name beside them. Short: the sidebar's
+# select boxes fit about 156 px (a Model or Training expander at 1280x720), and the code name must show.
 OPTION_WORDS: dict[str, dict[str, str]] = {
-    "head": {"seq2seq": "many-to-many: a prediction at every step", "last": "many-to-one: last step"},
-    "regime": {"streaming": "streaming: windows in order, state carried",
-               "windowed": "windowed: shuffled mini-batches"},
-    "cell": {"rnn": "plain RNN (tanh)", "rnn_relu": "plain RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"},
-    "scale": {"none": "no scaling", "standard": "standard scaling (mean 0, std 1)",
-              "minmax": "min-max scaling (0 to 1)"},
-    "loss": {"mse": "mean squared error", "mae": "mean absolute error", "huber": "Huber loss"},
-    "optimizer": {"adam": "Adam", "sgd": "SGD (with momentum)", "rmsprop": "RMSprop"},
+    "head": {"seq2seq": "all steps", "last": "last step"},
+    "regime": {"streaming": "carry", "windowed": "mix"},  # the state carried on; the windows shuffled
+    "cell": {"rnn": "tanh RNN", "rnn_relu": "ReLU RNN", "lstm": "LSTM", "gru": "GRU"},
+    "scale": {"none": "no scaling", "standard": "z-score", "minmax": "0 to 1"},
+    "loss": {"mse": "squared error", "mae": "absolute error", "huber": "Huber"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMS"},
 }
 
 
 def option_label(setting: str, value: object) -> str:
-    """"many-to-one: last step (`head=last`)"; the bare value for settings or values without words."""
+    """"last step (`head=last`)"; the bare value for settings or values without words."""
     words = OPTION_WORDS.get(setting, {}).get(str(value))
     return f"{words} (`{setting}={value}`)" if words else str(value)
 

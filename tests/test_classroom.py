@@ -190,6 +190,6 @@ def test_a_class_link_that_fixes_the_series_keeps_it_after_an_upload():
 # --- words ---------------------------------------------------------------------------------------------------
 def test_options_read_as_words_with_the_code_name_beside_them():
     at = app()
-    assert "many-to-one: last step (head=last)" in at.selectbox(key="cfg_head").options
-    assert "streaming: windows in order, state carried (regime=streaming)" in at.selectbox(key="cfg_regime").options
+    assert "last step (head=last)" in at.selectbox(key="cfg_head").options
+    assert "carry (regime=streaming)" in at.selectbox(key="cfg_regime").options
     assert any(link.proto.page == "glossary" for link in at.sidebar.get("page_link"))

@@ -50,7 +50,7 @@ def test_the_gru_equation_resets_after_the_matrix_product_as_pytorch_does():
 
 
 def test_option_labels_put_human_words_before_the_code_name_for_every_choice():
-    assert glossary.option_label("head", "last") == "many-to-one: last step (`head=last`)"
+    assert glossary.option_label("head", "last") == "last step (`head=last`)"
     for setting, words in glossary.OPTION_WORDS.items():
         assert set(words) == set(FIELD_BY_NAME[setting].choices)  # no choice left as a bare code value
     assert glossary.option_label("lr", 0.01) == "0.01"

@@ -1,5 +1,6 @@
 """Every page, headless through Streamlit's AppTest: controls, links, the run cycle, uploads."""
 
+import json
 import time
 from pathlib import Path
 
@@ -225,7 +226,10 @@ def test_inside_page_draws_states_gates_and_gradients(cell):
         assert "no gates" in at.info[0].value
     at.toggle(key="inside_compare").set_value(True).run()
     assert not at.exception
-    assert "lstm (fresh)" in at.get("bidi_component")[-1].proto.json
+    figure = json.loads(at.get("bidi_component")[-1].proto.json)["figure"]
+    # the three fresh cells by their names, the run's own model beside them
+    assert [trace["name"] for trace in figure["data"]] == ["RNN (fresh)", "LSTM (fresh)", "GRU (fresh)",
+                                                           {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell]]
 
 
 def test_inside_page_follows_the_current_run():
@@ -264,7 +268,8 @@ def test_runs_page_compares_three_cells_and_diffs_two():
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
     assert "compare lstm (lstm)" in at.get("bidi_component")[0].proto.json
     assert [b.label for b in at.get("download_button")] == [
-        "Download run", "Download history", "Download config", "Download weights", "Export PyTorch script", "Export notebook"]
+        "Download run", "Download history", "Download config", "Download weights", "Export PyTorch script",
+        "Export notebook"]
 
 
 def test_runs_diff_names_the_settings_that_differ():

@@ -73,11 +73,9 @@ def _actions(item: Lesson, step: Step) -> None:
 
 
 def _set_up(item: Lesson, step: Step) -> None:
-    """As choosing a preset does (settings._apply): the widgets take the step's values before the script
-    runs; a class link's locked settings keep the link's values."""
-    config = lessons.step_config(item, step)
-    settings._apply(config)
-    st.session_state["config_notice"] = f"Set up for the lesson step “{step.title}”."
+    """As choosing a preset does (settings.apply_config): the widgets take the step's values before the
+    script runs; a class link's locked settings keep the link's values."""
+    settings.apply_config(lessons.step_config(item, step), note=f"Set up for the lesson step “{step.title}”.")
 
 
 def _question(key: str, question: Question) -> None:

@@ -147,7 +147,13 @@ def live_view(run: LiveRun | None) -> None:
 
 def _draw(run: LiveRun | None, was_active: bool) -> None:
     if run is None:
-        st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
+        from rnnlab.ui.settings import landing_shown
+
+        # the landing line above says it already; an empty slot keeps the charts' place (no remount)
+        if landing_shown():
+            st.empty()
+        else:
+            st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
         st.container()  # where a run's status goes
         _empty_charts()
         return

@@ -53,19 +53,24 @@ WIDGETS: dict[str, Widget] = {
     "momentum": Widget("slider", step=0.01), "clip": Widget("number", step=0.5),
     "length": Widget("number", step=100), "period": Widget("number", step=1.0), "seed": Widget("number", step=1),
     "eval_every": Widget("number", step=5), "patience": Widget("number", step=1),
+    "forget_bias": Widget("slider", step=0.5),
 }
 
 
-def _irrelevant(name: str, values: dict[str, Any]) -> bool:
-    """Settings that have no effect given the others are shown greyed out."""
-    return {
-        "batch": values.get("regime") == "streaming",
-        "horizon": values.get("head") != "last",
-        "dropout": values.get("layers", 1) < 2,
-        "momentum": values.get("optimizer") == "adam",
-        "length": values.get("data") not in GENERATORS,
-        "covariates": not has_covariates(values.get("data") or ""),
-    }.get(name, False)
+def _irrelevant(name: str, values: dict[str, Any]) -> str:
+    """Why a setting has no effect given the others ("" when it has): it is shown greyed out, the reason
+    in its help."""
+    reasons = {
+        "batch": (values.get("regime") == "streaming", "The streaming regime always feeds one window."),
+        "horizon": (values.get("head") != "last", "Only the last-step head (head=last) predicts further ahead."),
+        "dropout": (values.get("layers", 1) < 2, "Dropout acts between stacked layers: choose 2 or more."),
+        "momentum": (values.get("optimizer") == "adam", "Adam keeps its own momentum: SGD and RMSprop use this."),
+        "length": (values.get("data") not in GENERATORS, "Only a generated series has a length to choose."),
+        "covariates": (not has_covariates(values.get("data") or ""), "This series has no covariate columns."),
+        "forget_bias": (values.get("cell") != "lstm", "Only an LSTM has a forget gate: choose cell LSTM."),
+    }
+    applies, reason = reasons.get(name, (False, ""))
+    return reason if applies else ""
 
 
 def _room() -> classroom.Classroom:
@@ -77,11 +82,15 @@ def _pins() -> dict[str, Any]:
     return st.session_state.get("pins", {})
 
 
-def _apply(config: RunConfig) -> None:
-    """Put a config's values into the widgets' session state (a classroom link's pinned ones stay)."""
+def apply_config(config: RunConfig, note: str | None = None) -> None:
+    """Put a config's values into the widgets' session state (a classroom link's pinned ones stay), as
+    choosing a preset does; `note` is shown once above the settings. Call it from a widget's callback (or
+    before the sidebar is drawn): widgets take session-state values only before they are created."""
     for f in FIELDS:
         st.session_state[PREFIX + f.name] = _pins().get(f.name, config.get(f.name))
     st.session_state["preset_choice"] = config.preset
+    if note is not None:
+        st.session_state["config_notice"] = note
 
 
 def _choose_series() -> None:
@@ -94,7 +103,7 @@ def _choose_series() -> None:
 def _choose_preset() -> None:
     name = st.session_state["preset_choice"]
     loaded = RunConfig.from_flat({"preset": name}) if name else RunConfig()
-    _apply(loaded)
+    apply_config(loaded)
     kept = [f"{n} {_text(v)}" for n, v in _pins().items() if v != loaded.get(n)]
     st.session_state["config_notice"] = (
         (f"Loaded preset {presets.PRESETS[name].title}." if name else "")
@@ -115,7 +124,7 @@ def init_from_url() -> None:
         config, warnings = RunConfig.from_query(classroom.settings_params(params))
     st.session_state["classroom"] = room
     st.session_state["pins"] = {name: config.get(name) for name in room.pinned}
-    _apply(config)
+    apply_config(config)
     st.session_state["link_warnings"] = warnings + room_warnings
     st.session_state["config"] = config
     st.session_state["settings_ready"] = True
@@ -124,13 +133,13 @@ def init_from_url() -> None:
 def _draw_widget(name: str, values: dict[str, Any]) -> Any:
     f = FIELD_BY_NAME[name]
     spec = WIDGETS.get(name, Widget("number"))
-    key, disabled = PREFIX + name, _irrelevant(name, values)
-    label = f.title
+    key, why_not = PREFIX + name, _irrelevant(name, values)
+    label, disabled = f.title, bool(why_not)
     if _room().locks(name):
         disabled, help_text = True, f"{f.help} Locked by the link you opened."
         st.session_state[key] = _pins()[name]
     else:
-        help_text = f.help
+        help_text = f"{f.help} **Off now:** {why_not}" if why_not else f.help
     if spec.kind == "select":
         return st.selectbox(label, f.choices, key=key, help=help_text, disabled=disabled,
                             format_func=_choice_label(name), on_change=_choose_series if name == "data" else None)
@@ -148,7 +157,7 @@ def _draw_widget(name: str, values: dict[str, Any]) -> Any:
 
 
 def _choice_label(name: str):
-    """Human words with the code name beside them, "many-to-one: last step (head=last)"; series by title."""
+    """Human words with the code name beside them, "last step (head=last)"; series by title."""
     if name != "data":
         return lambda value: glossary.option_label(name, value).replace("`", "")
 
@@ -287,12 +296,18 @@ def show_link_warnings() -> None:
         shown = differences(st.session_state["config"], st.session_state["sidebar_values"])
         st.warning(f"The sidebar's settings cannot run ({error}) This page shows the last settings that could"
                    + (f" (the sidebar says {shown})." if shown else "."))
-    if on_train and st.session_state.get("landing") == st.session_state["config"] and not _has_run():
+    if on_train and landing_shown():
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.info("Press **Train** to run the classic PyTorch sine notebook and watch a small RNN learn a sine; "
                   "the sidebar changes anything, the lessons walk you through it.")
         with right:
             classroom_ui.link("teach", "Lessons", icon=":material/school:")  # drawn once the Teach page exists
+
+
+def landing_shown() -> bool:
+    """Whether the Train page opens with the landing line (a bare `/`, its settings as opened, no run yet):
+    the live view then leaves out its own "press Train" box, which would say the same."""
+    return st.session_state.get("landing") == st.session_state.get("config") and not _has_run()
 
 
 def _has_run() -> bool:

@@ -91,7 +91,7 @@ def _start(spec: SweepSpec, workers: int) -> None:
 
 
 def _open_best(config: RunConfig) -> None:
-    settings._apply(config)  # runs before the sidebar is drawn: its widgets take the best trial's values
+    settings.apply_config(config)  # runs before the sidebar is drawn: its widgets take the best trial's values
     st.session_state["config_notice"] = "Loaded the best trial of the sweep."
     st.session_state["sweep_open_best"] = True
 
