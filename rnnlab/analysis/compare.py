@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,14 +26,26 @@ class RunRecord:
     status: str  # a phase or a trainer status: running, paused, done, diverged, early_stopped, stopped...
 
 
+NOT_YET = "—"  # a loss not measured yet (no step, no validation): a dash, never "None"
+DIVERGED = "diverged"  # a loss that became infinite or NaN: said, never "Infinity"
+
+
+def loss_text(values: np.ndarray, best: bool) -> str:
+    """The best (or mean) of a run's losses for a table cell: 4 significant digits, a dash or a word."""
+    measured = values[~np.isnan(values)] if best else values
+    if not measured.size:
+        return NOT_YET
+    if best and np.isfinite(measured).any():
+        return f"{measured[np.isfinite(measured)].min():.4g}"
+    return f"{measured.mean():.4g}" if np.isfinite(measured).all() else DIVERGED
+
+
 def summary(records: list[RunRecord]) -> pd.DataFrame:
-    """One row per run: its main settings and how it ended."""
+    """One row per run: its main settings and how it ended; losses as text (see loss_text)."""
     rows = []
     for r in records:
         c, h = r.config, r.history
-        losses = h.column("loss") if len(h) else np.array([np.nan])
-        val = h.column("val_loss") if len(h) else np.array([np.nan])
-        finite_val = val[np.isfinite(val)]
+        losses = h.column("loss")
         tail = losses[-min(len(losses), 50):]
         rows.append({
             "run": r.name,
@@ -46,8 +57,8 @@ def summary(records: list[RunRecord]) -> pd.DataFrame:
             # the rate as it went: "0.01 → 0.1 at step 50" when it was changed while training
             "lr": verdict.lr_text(verdict.lr_changes(h.column("step"), h.column("lr"), c.train.lr), c.train.lr),
             "steps": len(h),
-            "loss (last 50 steps)": float(np.nanmean(tail)) if len(h) else math.nan,
-            "best validation": float(finite_val.min()) if finite_val.size else math.nan,
+            "loss (last 50 steps)": loss_text(tail, best=False),
+            "best validation": loss_text(h.column("val_loss"), best=True),
             "seconds": float(h.column("elapsed")[-1]) if len(h) else 0.0,
         })
     return pd.DataFrame(rows)
@@ -60,14 +71,22 @@ def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
 
 
 def overlay_figure(records: list[RunRecord], log_y: bool = True, max_points: int = 1500) -> charts.Figure:
-    """The training loss of several runs on one chart, each in its own colour."""
+    """The training loss (solid) and validation loss (dashed, same colour) of several runs on one chart,
+    each run in its own colour: the cell comparison shows which cell generalises, not only which fits."""
     data = []
     for i, r in enumerate(records):
-        steps, loss = r.history.sample("loss", max_points)
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+        steps, loss = r.history.sample("loss", max_points)
         data.append({"type": "scatter", "mode": "lines", "name": f"{r.name} ({r.config.model.cell})",
-                     "x": charts.as_f32(steps), "y": charts.as_f32(loss), "line": {"color": colour, "width": 2}})
-    layout = charts.base_layout("Training loss of the selected runs", "step", "loss", uirevision="runs")
+                     "legendgroup": str(i), "x": charts.as_f32(steps), "y": charts.as_f32(loss),
+                     "line": {"color": colour, "width": 2}})
+        steps, val = r.history.sample("val_loss", max_points // 3)
+        if len(steps):
+            data.append({"type": "scatter", "mode": "lines", "name": f"{r.name} validation", "legendgroup": str(i),
+                         "x": charts.as_f32(steps), "y": charts.as_f32(val),
+                         "line": {"color": colour, "width": 2, "dash": "dash"}})
+    layout = charts.base_layout("Training (solid) and validation (dashed) loss of the selected runs", "step",
+                                "loss", uirevision="runs")
     if log_y:
         layout["yaxis"] = charts.log_axis("loss", *(trace["y"] for trace in data))
     return {"data": data, "layout": layout}
