@@ -64,8 +64,16 @@ def _pause() -> None:
 
 
 def _resume() -> None:
-    run = workspace().current
-    if run is not None:
+    ws = workspace()
+    run = ws.current
+    if getattr(run, "resumable", False):  # a stored run (paused, interrupted): it trains again, from its weights
+        from rnnlab.store import StoreError
+
+        try:
+            ws.resume(run.run_id).set_speed(_speed(run.config))
+        except StoreError as exc:
+            ws.say(str(exc))
+    elif run is not None:
         run.resume()
 
 
@@ -103,7 +111,8 @@ def controls(config: RunConfig) -> LiveRun | None:
     bar.button("Train", type="primary", on_click=_train, args=(config,), key="btn_train", disabled=bool(error),
                help="Start a new run with the settings in the sidebar.", width="content")
     bar.button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="content")
-    bar.button("Resume", on_click=_resume, key="btn_resume", disabled=phase != "paused", width="content")
+    bar.button("Resume", on_click=_resume, key="btn_resume",
+               disabled=phase != "paused" and not getattr(run, "resumable", False), width="content")
     bar.button("Step", on_click=_step, args=(config,), key="btn_step",
                disabled=phase in ACTIVE or bool(error) and phase != "paused",
                help="One optimisation step, then pause.", width="content")
@@ -193,16 +202,20 @@ def _empty_charts() -> None:
         live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
 
 
+METRIC_WIDTH = 175  # pixels: "0.000612" or "1,000,000" at the metric's font size
+
+
 def _metrics(view: RunView) -> None:
-    cols = st.columns(4)
-    cols[0].metric("Step", f"{view.step:,}", help=f"of {view.steps:,} in this run")
-    cols[1].metric("Loss", _number(view.loss))
-    cols[2].metric("Validation loss", _number(view.val_loss))
+    # Fixed widths in a wrapping row: at 125% zoom the four wrap onto two lines instead of cutting "0.000612".
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("Step", f"{view.step:,}", help=f"of {view.steps:,} in this run", width=METRIC_WIDTH)
+    row.metric("Loss", _number(view.loss), width=METRIC_WIDTH)
+    row.metric("Validation loss", _number(view.val_loss), width=METRIC_WIDTH)
     left = run_status.time_left(view)
-    cols[3].metric("Steps/s", run_status.rate_text(view), delta=None if left == "–" else f"{left} left",
-                   delta_color="off", delta_arrow="off",
-                   help="Steps over about the last second; a dash when no step is being taken (paused, finished). "
-                        "Below it, for longer runs, the time left at that rate.")
+    row.metric("Steps/s", run_status.rate_text(view), delta=None if left == "–" else f"{left} left",
+               delta_color="off", delta_arrow="off", width=METRIC_WIDTH,
+               help="Steps over about the last second; a dash when no step is being taken (paused, finished). "
+                    "Below it, for longer runs, the time left at that rate.")
 
 
 def _number(value: float | None) -> str:
