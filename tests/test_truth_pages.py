@@ -70,3 +70,24 @@ def test_an_uploaded_daily_series_shows_dates_and_no_caption_asking_to_choose_it
     assert list(table.index[:2]) == ["2024-01-01", "2024-01-02"]
     captions = " ".join(c.value for c in at.caption)
     assert "Train trains on it" in captions and "choose *Uploaded CSV*" not in captions
+
+
+def test_an_uploaded_dated_series_has_its_dates_on_the_train_and_forecast_charts():
+    import json
+
+    from tests.test_pages import step_count, wait_until
+
+    rows = "\n".join(f"2024-{1 + d // 28:02d}-{1 + d % 28:02d},{10 + d % 7}.5" for d in range(200))
+    at = app({"seq_len": "10", "steps": "30"}, page="pages/data.py")
+    at.file_uploader(key="csv_upload").set_value(("daily.csv", f"date,sales\n{rows}\n".encode(), "text/csv")).run()
+    at.button(key="csv_use").click().run()
+    at.switch_page("../pages/train.py").run()
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) >= 30, timeout=60)
+    window = next(c for c in at.get("bidi_component") if "window_chart" in str(c.proto))
+    x = json.loads(window.proto.json)["figure"]["data"][0]["x"]
+    assert isinstance(x, list) and x[0].startswith("2024-") and len(x[0]) == 10  # a date, not a row number
+    at.switch_page("../pages/forecast.py").run()
+    assert not at.exception
+    truth = at.get("plotly_chart")[0].proto.spec
+    assert '"2024-' in truth
