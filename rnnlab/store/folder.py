@@ -5,6 +5,7 @@
     history.json   {"columns": [...], "dtype": "<f8"}: what each value of a row is
     history.csv    the same history for people and pandas (the command line writes it; exports carry it)
     weights.pt     torch.save of the model's state_dict
+    snapshot.npz   the last "prediction vs target" window, saved with the weights (older folders have none)
     series.csv     the uploaded series, for a run trained on an upload (other series are rebuilt from config)
     run.json       name, status, notes... (exports carry it; the store keeps these in its index)
 
@@ -23,6 +24,7 @@ import io
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +34,10 @@ from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.learn.history import COLUMNS, History
 
-CONFIG, LOG, LOG_META, CSV, WEIGHTS, SERIES, META = (
-    "config.json", "history.f64", "history.json", "history.csv", "weights.pt", "series.csv", "run.json")
-FILES = (CONFIG, LOG, LOG_META, CSV, WEIGHTS, SERIES, META)
+CONFIG, LOG, LOG_META, CSV, WEIGHTS, SERIES, META, SNAPSHOT = (
+    "config.json", "history.f64", "history.json", "history.csv", "weights.pt", "series.csv", "run.json",
+    "snapshot.npz")
+FILES = (CONFIG, LOG, LOG_META, CSV, WEIGHTS, SERIES, META, SNAPSHOT)
 DTYPE = np.dtype("<f8")
 
 
@@ -102,6 +105,15 @@ class RunFolder:
 
         write_atomic(self.path / CSV, history_csv(self.history().to_frame()))
 
+    def save_snapshot(self, arrays: dict[str, np.ndarray]) -> None:
+        """The last window's arrays (plain numbers, read back without pickle); StoreError if it cannot be written."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        try:
+            write_atomic(self.path / SNAPSHOT, buffer.getvalue())
+        except OSError as exc:
+            raise StoreError(f"The run's last window could not be saved ({exc.strerror or exc}).") from None
+
     def write_series(self, frame: pd.DataFrame) -> None:
         write_atomic(self.path / SERIES, frame.to_csv(index=False, lineterminator="\n").encode())
 
@@ -143,6 +155,15 @@ class RunFolder:
             return torch.load(self.path / WEIGHTS, weights_only=True, map_location="cpu")
         except Exception:  # torch.load raises many kinds on a damaged file
             raise StoreError("The run's weights.pt is damaged; its charts still open, its model does not.") from None
+
+    def snapshot(self) -> dict[str, np.ndarray] | None:
+        """The arrays save_snapshot wrote; None when there are none (an older folder) or they are damaged:
+        only the window chart goes without them."""
+        try:
+            with np.load(self.path / SNAPSHOT, allow_pickle=False) as npz:
+                return {name: npz[name] for name in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            return None
 
     def series(self) -> pd.DataFrame | None:
         return pd.read_csv(self.path / SERIES) if (self.path / SERIES).exists() else None

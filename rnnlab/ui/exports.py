@@ -8,13 +8,17 @@ from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
 from rnnlab.export import notebook
 from rnnlab.export import script as export
-from rnnlab.jobs.runner import LiveRun
 from rnnlab.learn.history import lr_changes
 from rnnlab.ui.session import workspace
+from rnnlab.ui.stored import AnyRun, StoredRun
 
 
-def download_buttons(run: LiveRun, key: str) -> None:
+def download_buttons(run: AnyRun, key: str) -> None:
     """History (CSV), config (JSON), weights (state_dict) and a standalone PyTorch script, built on click."""
+    no_weights = run.weights_missing if isinstance(run, StoredRun) else ""
+    frame = _series(run)
+    no_series = ("This run trained on an uploaded CSV that was not kept, so the script and notebook cannot "
+                 "carry its series." if run.config.data.data == "upload" and frame is None else "")
     stem = run.name.replace(" ", "-")
     cols = st.columns(4)
     cols[0].download_button("Download history", lambda: export.history_csv(run.history_frame()),
@@ -25,23 +29,33 @@ def download_buttons(run: LiveRun, key: str) -> None:
                             on_click="ignore", width="stretch")
     cols[2].download_button("Download weights", lambda: export.weights_bytes(run.model_copy()),
                             file_name=f"{stem}-weights.pt", mime="application/octet-stream",
-                            key=f"{key}_weights", on_click="ignore", disabled=run.view().phase == "error",
+                            key=f"{key}_weights", on_click="ignore",
+                            disabled=run.view().phase == "error" or bool(no_weights),
                             width="stretch",
                             help="The model's state_dict; load it with torch.load(..., weights_only=True).")
-    frame = workspace().upload if run.config.data.data == "upload" else None
     cols[3].download_button("Export PyTorch script", lambda: export.export_script(_as_trained(run), frame),
                             file_name=export.export_filename(run.config), mime="text/x-python",
-                            key=f"{key}_script", on_click="ignore", width="stretch",
+                            key=f"{key}_script", on_click="ignore", width="stretch", disabled=bool(no_series),
                             help="One readable .py file with plain torch: data, model and training loop. "
                                  "Running it reproduces this run's loss curve.")
     cols[3].download_button("Export notebook", lambda: notebook.export_notebook(_as_trained(run), frame),
                             file_name=notebook.notebook_filename(run.config), mime="application/x-ipynb+json",
-                            key=f"{key}_notebook", on_click="ignore", width="stretch",
+                            key=f"{key}_notebook", on_click="ignore", width="stretch", disabled=bool(no_series),
                             help="The same code as a Jupyter notebook: a cell per part with its explanation, "
                                  "and the loss and prediction plots. Run All reproduces this run.")
+    for sentence in (no_weights, no_series):
+        if sentence:
+            st.caption(sentence)
 
 
-def _as_trained(run: LiveRun) -> RunConfig:
+def _series(run: AnyRun):
+    """The uploaded series the run trained on (a stored run keeps its own; today's upload may be another)."""
+    if run.config.data.data != "upload":
+        return None
+    return run.upload if isinstance(run, StoredRun) else workspace().upload
+
+
+def _as_trained(run: AnyRun) -> RunConfig:
     """The run's config with the learning-rate changes made while it trained, which the exports replay."""
     return run.config.replace(lr_schedule=lr_changes(run.history_frame(), run.config.train.lr))
 

@@ -11,6 +11,7 @@ memory; the next visit opens it again from the store."""
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 
@@ -24,6 +25,7 @@ from rnnlab.ui.runstore import grace_seconds, run_store
 from rnnlab.ui.stored import AnyRun, Recorder, StoredRun, weights_every
 from rnnlab.ui.workspace_id import ID_KEY, known_workspace_id
 
+_RUN_NUMBER = re.compile(r"run (\d+)\b")  # the number of the default names, "run 7" or "run 7 compare lstm"
 MAX_KEPT_RUNS = 20  # live runs beside the current one (the compare buttons add three at a time)
 
 
@@ -78,6 +80,8 @@ class Workspace:
                 raise StoreError("This run is training already.")
             self._retire()
             loaded = self.store.rewind(self.id, run_id)
+            # listed as training from now, owned by this server (a crash marks it interrupted again)
+            self.store.set_status(self.id, run_id, "running")
             last_lr = loaded.history.column("lr")[-1:] if len(loaded.history) else ()
             run = self._launch(loaded.config, loaded.info.name, run_id, weights=loaded.weights,
                                start_step=loaded.info.weights_step, history=loaded.history,
@@ -92,7 +96,7 @@ class Workspace:
         name, run_id = f"run {self._next_number()}{name_suffix}", None
         if self.store is not None:
             try:
-                name = f"run {len(self.store.list_runs(self.id, include_deleted=True)) + 1}{name_suffix}"
+                name = f"run {self._next_name_number()}{name_suffix}"
                 run_id, evicted = self.store.create_run(self.id, config, name, status="paused" if paused else "running",
                                                         series=frame)
                 if evicted:
@@ -116,6 +120,12 @@ class Workspace:
         self._trim()
         self.live.append(run.start())
         return run
+
+    def _next_name_number(self) -> int:
+        """One past the highest "run N" of the workspace (deleted runs still undoable included): counting the
+        runs instead would give a new run the name of a kept one once an older run is deleted or purged."""
+        names = (_RUN_NUMBER.match(info.name) for info in self.store.list_runs(self.id, include_deleted=True))
+        return max((int(found[1]) for found in names if found), default=0) + 1
 
     def _next_number(self) -> int:
         self._count += 1
@@ -205,7 +215,7 @@ class Workspace:
             for run in self.live:
                 if run.recorder is not None and run.alive:
                     run.recorder.closing = (f"Paused and saved after its tab stayed closed for {minutes:.3g} minutes; "
-                                            "resume it from the Runs page.")
+                                            "its Resume goes on from there.")
             self.close()
 
     def close(self) -> None:

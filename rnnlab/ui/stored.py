@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import fields
 
+import numpy as np
 import pandas as pd
 
 from rnnlab.config import RunConfig
 from rnnlab.jobs.runner import HistoryBlock, LiveRun, RunEnded, RunEvent, RunView, WeightsTaken
 from rnnlab.learn.history import History
 from rnnlab.learn.models import SequenceModel, build_model
+from rnnlab.learn.trainer import Snapshot
 from rnnlab.series import data
 from rnnlab.store import RunInfo, RunStore, StoreError
 
@@ -66,6 +69,10 @@ class Recorder:
                 self.writer.flush()
                 step = run.view().step
                 if step > 0:
+                    snapshot = run.view().snapshot
+                    if snapshot is not None:  # first, so that the weights' save counts its bytes
+                        self.store.folder(self.run_id).save_snapshot(
+                            {f.name: np.asarray(getattr(snapshot, f.name)) for f in fields(Snapshot)})
                     self.store.save_weights(self.workspace, self.run_id, weights, step)
                 if reason == "pause":
                     self._set_status("paused", step)
@@ -97,6 +104,7 @@ class StoredRun:
         self._history: History | None = None
         self._loaded = None
         self._prepared: data.Prepared | None = None
+        self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self.problem = ""  # a missing or damaged folder: the page says this sentence instead of drawing
 
@@ -122,18 +130,47 @@ class StoredRun:
             phase, status = "finished", {"finished": "done"}.get(info.status, info.status)
         elif info.status == "error":
             phase, status = "error", "running"
-        else:  # stopped, paused or interrupted: resumable from the Runs page
+        else:  # stopped, paused or interrupted: resumable (Resume on Train or on the Runs page)
             phase, status = "stopped", "running"
         message = info.message or f"Stopped at step {info.step:,}."
         self.history  # noqa: B018  (loading it finds a missing or damaged folder)
         if self.problem:
             phase, message = "error", self.problem
-        if phase == "stopped" and info.resumable:
-            message += " **Resume** it from the Runs page."
+        if self.resumable:
+            message += f" **Resume** goes on from step {info.weights_step:,}, where its weights were saved."
         return RunView(phase=phase, step=info.step, steps=self.config.train.steps, loss=info.loss,
                        val_loss=info.best_val, lr=self.config.train.lr,
                        steps_per_s=info.step / info.elapsed if info.elapsed > 0 else 0.0, message=message,
-                       queue_position=0, version=0, snapshot=None, status=status)
+                       queue_position=0, version=0, snapshot=self.snapshot, status=status)
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped, paused or interrupted with saved weights: Train's Resume goes on from them."""
+        return not self.problem and self.info.resumable and self.info.status != "error"
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The last window saved with the weights (None for a folder written before it was kept)."""
+        if self._snapshot is None and not self.problem:
+            arrays = self.store.folder(self.run_id).snapshot()
+            if arrays is not None and {f.name for f in fields(Snapshot)} <= set(arrays):
+                self._snapshot = Snapshot(**{f.name: arrays[f.name] for f in fields(Snapshot)})
+        return self._snapshot
+
+    @property
+    def weights_missing(self) -> str:
+        """Why there are no weights to download ("" when there are)."""
+        if self.info.weights_step is None:
+            return "This run has no saved weights: it ended before they were first saved."
+        return ""
+
+    @property
+    def upload(self) -> pd.DataFrame | None:
+        """The series the run trained on when it was an upload (kept in its folder), else None."""
+        try:
+            return self._load().series
+        except StoreError:
+            return None
 
     def loss_curves(self, max_points: int = 2000):
         history = self.history
