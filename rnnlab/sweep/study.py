@@ -33,7 +33,7 @@ STATES = {TrialState.RUNNING: "running", TrialState.WAITING: "running", TrialSta
           TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own line per trial
-# Ask-and-tell is how rnnlab drives trials; the heartbeat is recorded by the worker itself (engine._Trial),
+# Ask-and-tell is how rnnlab drives trials; the heartbeat is recorded by the worker itself (engine._Heartbeat),
 # and the heartbeat and fail_stale_trials are marked experimental.
 warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
