@@ -124,7 +124,9 @@ def controls(config: RunConfig) -> LiveRun | None:
     bar.toggle("Log scale", value=True, key="log_y", help="Show the loss on a logarithmic axis.", width="content")
     if error:
         st.error(f"**Train** is off: these settings cannot run. {error}")
-    if config.train.steps <= SHORT_RUN and st.session_state.get("speed", "max") == "max":
+    # On a projector the room sees the run play slowly; the note would push the charts below 720 px.
+    projected = getattr(st.session_state.get("classroom"), "present", False)
+    if config.train.steps <= SHORT_RUN and st.session_state.get("speed", "max") == "max" and not projected:
         st.caption(f"Runs of {SHORT_RUN} steps or fewer play at {SHORT_RUN_SPEED:g} steps/s so you can watch "
                    "them; pick a speed to change that.")
     if run is not None and not error:

@@ -78,14 +78,15 @@ class Recorder:
                     self._set_status("paused", step)
             case RunEnded(view=view):
                 self.writer.flush()
+                step = view.step or None  # a resumed job stopped before its first step keeps the stored step
                 if self.fresh and self.steps_taken == 0 and not self.closing:
                     self.store.discard(self.workspace, self.run_id)  # never took a step: nothing to keep
                 elif self.closing:
-                    self._set_status("paused", view.step, self.closing)
+                    self._set_status("paused", step, self.closing)
                 elif view.phase == "finished":
-                    self._set_status(_ENDED.get(view.status, "finished"), view.step, view.message)
+                    self._set_status(_ENDED.get(view.status, "finished"), step, view.message)
                 else:
-                    self._set_status(view.phase, view.step, view.message)
+                    self._set_status(view.phase, step, view.message)
 
 
 class StoredRun:
