@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_pages import wait_until as wait_for_pages
 
 from rnnlab.config import RunConfig
 from rnnlab.learn.history import COLUMNS
@@ -19,6 +20,11 @@ from rnnlab.ui.workspace_id import ID_KEY
 
 ENTRY = Path(__file__).resolve().parent / "app_entry.py"
 CONFIG = RunConfig.from_flat({"preset": "udacity-sine", "steps": 200})
+
+
+def wait_until(at: AppTest, predicate, timeout=60.0):
+    """The pages' wait loop, with room for a store round trip on a loaded machine."""
+    wait_for_pages(at, predicate, timeout)
 
 
 @pytest.fixture
@@ -45,17 +51,6 @@ def app(workspace: str, page: str | None = None, query: dict | None = None) -> A
         at.switch_page(f"../pages/{page}.py").run()
     assert not at.exception, at.exception
     return at
-
-
-def wait_until(at: AppTest, predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        at.run()
-        assert not at.exception, at.exception
-        if predicate(at):
-            return
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def step_count(at: AppTest) -> int:

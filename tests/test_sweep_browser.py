@@ -4,7 +4,7 @@ the parallel coordinates as its trials finish. The server keeps its runs in a te
 from __future__ import annotations
 
 import pytest
-from browser_support import launch_chromium, require_browser, screenshot, streamlit_server, wait_for_app
+from browser_support import screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.slow
 # The sidebar's (fixed) settings: a tiny network on a short sine, so that each trial lasts a moment.
@@ -21,18 +21,6 @@ PARALLEL = """() => {
   return trace && trace.type === 'parcoords' ? trace.dimensions[0].values.length : 0;
 }"""
 TRIALS = 3
-
-
-@pytest.fixture
-def chromium():
-    require_browser()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tmp_path):
