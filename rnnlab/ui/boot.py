@@ -53,6 +53,8 @@ def require_entry() -> None:
     switch that mode off and rerun, so app.py (sidebar, settings) runs first."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # The flag is server-wide: a second session that started its run in the old mode while the first one
+    # flipped the flag sees False here, yet runs without app.py; app.py's sidebar always sets "config".
+    if PagesManager.uses_pages_directory or "config" not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
