@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.store import is_workspace_id, new_workspace_id
@@ -46,30 +45,24 @@ def wait_for_id(page) -> str:
     return page.evaluate("() => document.body.innerText.match(/workspace: ([A-Za-z0-9_-]+)/)[1]")
 
 
-def test_the_browser_keeps_its_id_across_reloads_and_restarts_and_others_get_their_own():
-    from browser_support import launch_chromium, require_browser, streamlit_server
+def test_the_browser_keeps_its_id_across_reloads_and_restarts_and_others_get_their_own(chromium):
+    from browser_support import streamlit_server
 
-    require_browser()
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            context = browser.new_context()
-            page = context.new_page()
-            with streamlit_server(script="tests/workspace_id_app.py") as url:
-                page.goto(url)
-                first = wait_for_id(page)
-                assert is_workspace_id(first) and len(first) == 32
-                assert page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')") == first
-                assert first not in page.url
-                page.reload()
-                assert wait_for_id(page) == first
-                stranger = browser.new_context().new_page()
-                stranger.goto(url)
-                assert wait_for_id(stranger) != first
-            port = int(url.rsplit(":", 1)[1])
-            with streamlit_server(script="tests/workspace_id_app.py", port=port) as url:  # restarted: same origin
-                page.goto(url)
-                assert wait_for_id(page) == first
-        finally:
-            browser.close()
+    browser = chromium
+    context = browser.new_context()
+    page = context.new_page()
+    with streamlit_server(script="tests/workspace_id_app.py") as url:
+        page.goto(url)
+        first = wait_for_id(page)
+        assert is_workspace_id(first) and len(first) == 32
+        assert page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')") == first
+        assert first not in page.url
+        page.reload()
+        assert wait_for_id(page) == first
+        stranger = browser.new_context().new_page()
+        stranger.goto(url)
+        assert wait_for_id(stranger) != first
+    port = int(url.rsplit(":", 1)[1])
+    with streamlit_server(script="tests/workspace_id_app.py", port=port) as url:  # restarted: same origin
+        page.goto(url)
+        assert wait_for_id(page) == first
