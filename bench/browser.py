@@ -20,16 +20,7 @@ INSTRUMENT = r"""
 () => {
   if (window.__rb) return;
   const rb = window.__rb = {steps: [], loss: [], window: [], clicks: [], errors: 0, firstLossAt: null};
-  const stepText = () => {
-    for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-      const l = m.querySelector('[data-testid="stMetricLabel"]');
-      if (l && l.innerText.trim() === 'Step') {
-        const v = m.querySelector('[data-testid="stMetricValue"]');
-        return v ? v.innerText.trim() : null;
-      }
-    }
-    return null;
-  };
+  const stepText = () => (METRIC)('Step');
   const traceKey = (sel) => {
     // The drawn lines of a chart: any redraw with new data changes them.
     const paths = document.querySelectorAll(sel + ' .js-plotly-plot .scatterlayer path.js-line');
@@ -112,7 +103,9 @@ def watch_socket(page) -> Socket:
 
 
 def install(page) -> None:
-    page.evaluate(INSTRUMENT)
+    from browser_support import METRIC_JS
+
+    page.evaluate(INSTRUMENT.replace("(METRIC)", f"({METRIC_JS})"))
 
 
 def now(page) -> float:

@@ -44,6 +44,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
         charts_marked,
         launch_chromium,
         mark_charts,
+        metric_value,
         streamlit_server,
         wait_for_app,
     )
@@ -78,10 +79,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
                 page.wait_for_function("() => window.__rb.firstLossAt !== null", timeout=60_000)
             blank = blank_samples(page, CHARTS) if rep == 0 else None
             server_threads = cpu.server_threads
-            app_rate_text = page.evaluate(
-                "() => { for (const m of document.querySelectorAll('[data-testid=\"stMetric\"]'))"
-                " if (m.innerText.startsWith('Steps/s')) return m.querySelector('[data-testid=\"stMetricValue\"]')"
-                ".innerText; return null; }")
+            app_rate_text = metric_value(page, "Steps/s")
             rb.click(page, "btn_pause")
             time.sleep(SETTLE_MS / 1000 + 0.3)
             record = rb.record(page)

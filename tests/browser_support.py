@@ -85,20 +85,22 @@ def wait_for_app(page, timeout: float = 30_000) -> None:
     )
 
 
+# A metric's shown value by its label: the Train page's live metrics (rnnlab.ui.live_chart.live_metrics) or an
+# st.metric. textContent, not innerText: no layout forced (the bench reads it on every animation frame).
+METRIC_JS = """(label) => {
+  const live = document.querySelector(`.rnnlab-metric[data-label="${label}"] .rnnlab-metric-value`);
+  if (live) return live.textContent.trim();
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    if (l && l.textContent.trim() === label) return m.querySelector('[data-testid="stMetricValue"]').textContent.trim();
+  }
+  return null;
+}"""
+
+
 def metric_value(page, label: str) -> str:
-    """The text of the st.metric whose label is exactly `label`."""
-    return page.evaluate(
-        """(label) => {
-            for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-                const l = m.querySelector('[data-testid="stMetricLabel"]');
-                if (l && l.innerText.trim() === label) {
-                    return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
-                }
-            }
-            return null;
-        }""",
-        label,
-    )
+    """The text of the metric whose label is exactly `label` (METRIC_JS)."""
+    return page.evaluate(METRIC_JS, label)
 
 
 def screenshot(page, name: str) -> Path:

@@ -61,7 +61,7 @@ def trained(browser, path: str):
 
 
 def metric_font(page) -> float:
-    value = page.locator('[data-testid="stMetricValue"] p').first
+    value = page.locator(".rnnlab-metric-value").first  # the Train page's live metrics
     return value.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
 
 

@@ -28,7 +28,18 @@ def app(query: dict | None = None, page: str | None = None) -> AppTest:
 
 
 def metric(at: AppTest, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
+    """An st.metric's value, or one of the Train page's live metrics (live_metric)."""
+    return next((m.value for m in at.metric if m.label == label), None) or live_metric(at, label)["value"]
+
+
+def live_metric(at: AppTest, label: str) -> dict:
+    """One of the Train page's live metrics (rnnlab.ui.live_chart.live_metrics) as the page sent it:
+    label, value, and its help and note (the grey line under it) where it has them."""
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        if data.get("kind") == "metrics":
+            return next(row for row in data["metrics"] if row["label"] == label)
+    raise AssertionError("no live metrics on the page")
 
 
 def step_count(at: AppTest) -> int:
@@ -107,7 +118,8 @@ def test_train_pause_step_reset_cycle():
     at = app({"preset": "udacity-sine", "steps": "1000000"})
     at.button(key="btn_train").click().run()
     wait_until(at, lambda a: step_count(a) > 10)
-    assert len(at.get("bidi_component")) == 2  # live loss curve and prediction vs target (rnnlab.ui.live_chart)
+    # the live metrics, loss curve and prediction vs target (rnnlab.ui.live_chart)
+    assert len(at.get("bidi_component")) == 3
 
     at.button(key="btn_pause").click().run()
     paused_at = step_count(at)

@@ -11,21 +11,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from browser_support import screenshot, streamlit_server, wait_for_app
+from browser_support import METRIC_JS, screenshot, streamlit_server, wait_for_app
 
 from rnnlab import cli
 from rnnlab.store import RunStore
 from rnnlab.ui.workspace_id import STORAGE_KEY
 
-STEP = """() => {
-  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
-    const l = m.querySelector('[data-testid="stMetricLabel"]');
-    if (l && l.innerText.trim() === 'Step') {
-      return parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, ''));
-    }
-  }
-  return -1;
-}"""
+STEP = f"() => parseInt((({METRIC_JS})('Step') || '-1').replace(/,/g, ''))"
 LOSS_DRAWN = """() => Array.from(
   document.querySelectorAll('.st-key-loss_chart .js-plotly-plot .scatterlayer path.js-line'))
   .some((p) => (p.getAttribute('d') || '').length > 20)"""

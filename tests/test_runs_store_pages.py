@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_pages import metric
 from test_pages import wait_until as wait_for_pages
 
 from rnnlab.config import RunConfig
@@ -54,7 +55,7 @@ def app(workspace: str, page: str | None = None, query: dict | None = None) -> A
 
 
 def step_count(at: AppTest) -> int:
-    return int(next(m.value for m in at.metric if m.label == "Step").replace(",", ""))
+    return int(metric(at, "Step").replace(",", ""))
 
 
 def seed_run(store: RunStore, ws: str, name: str, steps: int, status: str = "finished",

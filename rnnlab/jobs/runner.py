@@ -31,13 +31,11 @@ job is gone, how it ended."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from multiprocessing import forkserver
 from typing import Literal
 
 import numpy as np
@@ -45,6 +43,7 @@ import pandas as pd
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.jobs.context import jobs_context, start_fork_server  # noqa: F401 (start_fork_server: re-exported)
 from rnnlab.jobs.messages import (
     AskWeights,
     Chunk,
@@ -78,29 +77,6 @@ ACTIVE = ("starting", "running", "queued")  # phases in which a run computes (or
 LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()
 _live_lock = threading.Lock()
-_context_lock = threading.Lock()
-_context: multiprocessing.context.BaseContext | None = None
-
-
-def jobs_context() -> multiprocessing.context.BaseContext:
-    """Jobs fork from a fork server that imported torch and trained a few steps once: a new job
-    starts in milliseconds instead of paying seconds of imports and lazy initialisation."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            context = multiprocessing.get_context("forkserver")
-            # The launcher first: it keeps the host's __main__ out of every job (see its docstring).
-            context.set_forkserver_preload(["rnnlab.jobs.launcher", "rnnlab.jobs.warm"])
-            _context = context
-        return _context
-
-
-def start_fork_server() -> None:
-    """Start the jobs' fork server now (it warms PyTorch up once, seconds) rather than at the first job."""
-    jobs_context()
-    forkserver.ensure_running()
-
-
 def live_jobs() -> int:
     """How many jobs are alive in this server (tests count them)."""
     with _live_lock:

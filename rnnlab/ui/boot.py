@@ -1,4 +1,4 @@
-"""Server start-up: plotly.js for the live charts, then, in the background, the job layer and its fork server.
+"""Server start-up: plotly.js for the live charts, then, in the background, the job fork server and the job layer.
 
 The first page view does not wait for PyTorch (seconds to import): a thread imports the job layer while
 the page draws, so it is loaded by the time a person can press Train."""
@@ -18,9 +18,13 @@ FIRST_PAGE_GRACE = 0.3  # seconds: the first page's script gets the core before 
 
 
 def _warm_up() -> None:
-    """Import the job layer (PyTorch), then start the job fork server: it imports PyTorch and warms it up
-    once (seconds), for every job forked from it. The Inside and Forecast pages' first visit pays for
-    the rest of this process's warm-up."""
+    """Start the job fork server (a process of its own: it imports PyTorch and warms it up once, seconds,
+    for every job forked from it), then import the job layer here (PyTorch again) while it does: the two
+    take the two cores, so a first run can start about when the page can be clicked. The Inside and
+    Forecast pages' first visit pays for the rest of this process's warm-up."""
+    from rnnlab.jobs.context import start_fork_server
+
+    start_fork_server()
     time.sleep(FIRST_PAGE_GRACE)
     import torch
 
@@ -28,9 +32,6 @@ def _warm_up() -> None:
     # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
     torch.set_num_threads(1)
     import rnnlab.ui.session  # noqa: F401  (the Train click's import, done now)
-    from rnnlab.jobs.runner import start_fork_server
-
-    start_fork_server()
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,13 +49,13 @@ def start_server() -> threading.Thread:
 
 
 def require_entry() -> None:
-    """Every page runs under app.py. A fresh server that is first asked for /runs (say) runs the page
-    file alone, as an old-style `pages/` folder app, until app.py has called st.navigation once;
-    switch that mode off and rerun, so app.py (sidebar, settings) runs first."""
+    """Every page runs under dashboard.py. A fresh server that is first asked for /runs (say) runs the page
+    file alone, as an old-style `pages/` folder app, until dashboard.py has called st.navigation once;
+    switch that mode off and rerun, so dashboard.py (sidebar, settings) runs first."""
     from streamlit.runtime.pages_manager import PagesManager
 
     # The flag is server-wide: a second session that started its run in the old mode while the first one
-    # flipped the flag sees False here, yet runs without app.py; app.py's sidebar always sets "config".
+    # flipped the flag sees False here, yet runs without dashboard.py; its sidebar always sets "config".
     if PagesManager.uses_pages_directory or "config" not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()

@@ -23,6 +23,8 @@ PRESENT_CSS = """
 [data-testid='stMain'] [data-testid='stCaptionContainer'] p{font-size:1rem}
 [data-testid='stMetricValue'], [data-testid='stMetricValue'] p{font-size:2.75rem!important;line-height:1.1}
 [data-testid='stMetricLabel'] p{font-size:1.15rem!important}
+.rnnlab-metric-value{font-size:2.75rem!important;line-height:1.1!important}
+.rnnlab-metric-label{font-size:1.15rem!important;line-height:1.3!important}
 [data-testid='stMain'] [data-testid='stAlertContainer']{padding-top:0.5rem;padding-bottom:0.5rem}
 .js-plotly-plot .xtick text, .js-plotly-plot .ytick text{font-size:17px!important}
 .js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text{font-size:18px!important}
@@ -38,7 +40,7 @@ HIDE_SIDEBAR_CSS = ("[data-testid='stSidebar'],[data-testid='stSidebarCollapsedC
 def apply_view(room: Classroom) -> None:
     """Once per page run: the projector view and the hidden areas that are not widgets."""
     if room.present:
-        st.set_page_config(initial_sidebar_state="collapsed")  # additive: app.py's title and layout stay
+        st.set_page_config(initial_sidebar_state="collapsed")  # additive: dashboard.py's title and layout stay
     css = (PRESENT_CSS if room.present else "") + (HIDE_PAGES_CSS if "pages" in room.hidden else "")
     if room.present and current_url_path() == "":
         css += PRESENT_TRAIN_CSS

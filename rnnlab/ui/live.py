@@ -1,4 +1,4 @@
-"""The Train page's controls and live view: buttons act on the session's run, a fragment draws it.
+"""The Train page's controls and live view: buttons act on the session's run, a live feed draws it.
 
 The job layer (rnnlab.jobs, which imports PyTorch: seconds) is imported on first use, not with the
 page: a first visit draws the page while boot.py's warm-up imports it in the background."""
@@ -6,14 +6,15 @@ page: a first visit draws the page while boot.py's warm-up imports it in the bac
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
-from rnnlab.ui import run_status
-from rnnlab.ui.live_chart import live_chart
+from rnnlab.ui import feed, run_status
+from rnnlab.ui.live_chart import chart_frame, live_chart, live_metrics
 
 if TYPE_CHECKING:
     from rnnlab.jobs.runner import LiveRun, RunView
@@ -36,7 +37,6 @@ def current_run() -> LiveRun | None:
         return None
     return workspace().current
 
-REDRAW_SECONDS = 0.1  # ten frames a second: smooth to the eye, cheap for the server
 LIVE_POINTS = 600  # points per loss trace: a chart is a few hundred pixels wide
 SPEEDS = (1, 2, 5, 10, 20, 50, 200, "max")
 SHORT_RUN = 200  # steps; a run this short plays at SHORT_RUN_SPEED unless a speed is chosen
@@ -148,15 +148,93 @@ def _follow_settings(run: LiveRun, config: RunConfig, live: bool, note: str) -> 
 
 
 def live_view(run: LiveRun | None) -> None:
-    """Metrics and charts, redrawn on a clock while the run computes and once otherwise.
+    """Metrics and charts of the session's run, fed frame by frame while it computes (rnnlab.ui.feed).
 
-    The same fragment with or without a run: the charts keep their place on the page (a chart whose
-    place moves is remounted, a blank flash), so the Train click updates the empty charts in place."""
-    active = run is not None and run.view().phase in ACTIVE
-    st.fragment(run_every=REDRAW_SECONDS if active else None)(_draw)(run, active)
+    The page itself runs when a run starts and when it stops, not on a clock: the feed sends the charts
+    and metrics what changed and the browser reruns the page once when the run stops. The status and
+    verdict are a slow fragment. The same elements in the same places with or without a run, so the
+    Train click updates the empty charts in place (a chart whose place moves is remounted)."""
+    view = run.view() if run is not None else None
+    active = view is not None and view.phase in ACTIVE
+    token = st.session_state.setdefault(_FEED_TOKEN, feed.new_token())
+    log_y = st.session_state.get("log_y", True)
+    feed.publish(token, _source(run, log_y) if active else None)
+    address = feed.url(token) if active else None
+    live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address)
+    st.fragment(run_every=STATUS_SECONDS if active else None)(_status_slot)(run, active)
+    left, right = st.columns(2)
+    with left:
+        if run is None:
+            live_chart(_EMPTY_LOSS, key="loss_chart", version="empty")
+        else:
+            marks = run_status.lr_changes(run)
+            live_chart(lambda: _loss_figure(run, view, log_y, marks), key="loss_chart",
+                       version=_loss_version(run, view, log_y, marks), feed=address, grow=True)
+    with right:
+        if run is None:
+            live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
+        else:
+            live_chart(lambda: _window_figure(run, view), key="window_chart", version=_window_version(run, view),
+                       feed=address)
 
 
-def _draw(run: LiveRun | None, was_active: bool) -> None:
+_FEED_TOKEN = "_live_feed_token"
+WINDOW_SECONDS = 0.3  # the window chart's pace in the feed (the loss chart takes every frame)
+STATUS_SECONDS = 2.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
+
+
+def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple:
+    return run.number, view.version, log_y, marks
+
+
+def _loss_figure(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> dict:
+    # Before the first step: the empty axes, not a log axis over nothing.
+    if not view.step:
+        return _EMPTY_LOSS
+    return charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y, lr_changes=marks)
+
+
+def _window_version(run: LiveRun, view: RunView) -> tuple:
+    return run.number, id(view.snapshot)
+
+
+def _window_figure(run: LiveRun, view: RunView) -> dict:
+    # a dated series (an upload) shows its dates, not row numbers
+    if view.snapshot is None:
+        return _EMPTY_WINDOW
+    return charts.window_figure(view.snapshot, index=run.prepared.frame.index)
+
+
+def _source(run: LiveRun, log_y: bool) -> feed.Source:
+    """The run's frames for the feed: metrics every time the run moved, a chart when its version did.
+    Runs in the feed's worker thread: no st.* here (the lr marks come from the run, not the session)."""
+
+    marks = {"at": 0.0, "found": ()}
+
+    def frame(sent: dict) -> tuple[dict | None, bool]:
+        view = run.view()
+        done = view.phase not in ACTIVE
+        if sent.get("view") == (run.number, view.version) and not done:
+            return None, False
+        sent["view"] = (run.number, view.version)
+        if done or time.monotonic() - marks["at"] > run_status.REFRESH_SECONDS:  # a column scan: once a second
+            marks.update(at=time.monotonic(), found=run_status.lr_changes(run))
+        found = {"loss_chart": chart_frame(lambda: _loss_figure(run, view, log_y, marks["found"]), "loss_chart",
+                                           _loss_version(run, view, log_y, marks["found"]), sent)}
+        # The window moves along the series with every snapshot, so each is a full redraw of its axes:
+        # a few a second, which is also as fast as the eye can read a new window.
+        if done or time.monotonic() - sent.get("window at", 0.0) >= WINDOW_SECONDS:
+            found["window_chart"] = chart_frame(lambda: _window_figure(run, view), "window_chart",
+                                                _window_version(run, view), sent)
+            if found["window_chart"]:
+                sent["window at"] = time.monotonic()
+        return {"metrics": _metric_rows(view), "charts": {k: v for k, v in found.items() if v}}, done
+
+    return frame
+
+
+def _status_slot(run: LiveRun | None, was_active: bool) -> None:
+    """Where the run's status and verdict go; a slow fragment while the run computes."""
     if run is None:
         from rnnlab.ui.settings import landing_shown
 
@@ -165,28 +243,10 @@ def _draw(run: LiveRun | None, was_active: bool) -> None:
             st.empty()
         else:
             st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
-        st.container()  # where a run's status goes
-        _empty_charts()
         return
     view = run.view()
-    _metrics(view)
-    # Always a block here, status or not: a chart whose place on the page moves is remounted (a blank flash).
     with st.container():
         _status(run, view)
-    left, right = st.columns(2)
-    log_y = st.session_state.get("log_y", True)
-    # Charts that update in place (live_chart); a figure is built only when its version moved.
-    with left:
-        # Before the first step: the empty axes, not a log axis over nothing.
-        marks = run_status.reading(run, view).lr_changes  # where the learning rate changed, and to what
-        live_chart(lambda: charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y, lr_changes=marks)
-                   if view.step else _EMPTY_LOSS, key="loss_chart", version=(run.number, view.version, log_y, marks))
-    with right:
-        snapshot = view.snapshot
-        # a dated series (an upload) shows its dates, not row numbers
-        live_chart(lambda: charts.window_figure(snapshot, index=run.prepared.frame.index) if snapshot is not None
-                   else _EMPTY_WINDOW,
-                   key="window_chart", version=(run.number, id(snapshot)))
     if was_active and view.phase not in ACTIVE:
         st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
 
@@ -195,29 +255,17 @@ _EMPTY_LOSS = charts.empty_figure("Loss", "step", "loss")
 _EMPTY_WINDOW = charts.empty_figure("Prediction vs target, current window", "time step", "value")
 
 
-def _empty_charts() -> None:
-    """Axes before the first step, in the same live charts: the Train click updates them, never remounts."""
-    left, right = st.columns(2)
-    with left:
-        live_chart(_EMPTY_LOSS, key="loss_chart", version="empty")
-    with right:
-        live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
-
-
-METRIC_WIDTH = 175  # pixels: "0.000612" or "1,000,000" at the metric's font size
-
-
-def _metrics(view: RunView) -> None:
-    # Fixed widths in a wrapping row: at 125% zoom the four wrap onto two lines instead of cutting "0.000612".
-    row = st.container(horizontal=True, gap="medium")
-    row.metric("Step", f"{view.step:,}", help=f"of {view.steps:,} in this run", width=METRIC_WIDTH)
-    row.metric("Loss", _number(view.loss), width=METRIC_WIDTH)
-    row.metric("Validation loss", _number(view.val_loss), width=METRIC_WIDTH)
+def _metric_rows(view: RunView) -> list[dict[str, str]]:
+    """Step, losses and speed as the metrics row shows them (live_chart.live_metrics)."""
     left = run_status.time_left(view)
-    row.metric("Steps/s", run_status.rate_text(view), delta=None if left == "–" else f"{left} left",
-               delta_color="off", delta_arrow="off", width=METRIC_WIDTH,
-               help="Steps over about the last second; a dash when no step is being taken (paused, finished). "
-                    "Below it, for longer runs, the time left at that rate.")
+    return [
+        {"label": "Step", "value": f"{view.step:,}", "help": f"of {view.steps:,} in this run"},
+        {"label": "Loss", "value": _number(view.loss)},
+        {"label": "Validation loss", "value": _number(view.val_loss)},
+        {"label": "Steps/s", "value": run_status.rate_text(view), "note": "" if left == "–" else f"{left} left",
+         "help": "Steps over about the last second; a dash when no step is being taken (paused, finished). "
+                 "Below it, for longer runs, the time left at that rate."},
+    ]
 
 
 def _number(value: float | None) -> str:

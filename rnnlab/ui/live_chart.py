@@ -32,7 +32,7 @@ _SENT = "_live_chart_sent"  # session_state: key -> version last sent with its f
 
 # One module for every instance (Streamlit loads it once); per instance state lives in `charts`,
 # keyed by the instance's parentElement, which stays the same while the keyed instance is mounted.
-_JS = """
+_JS = r"""
 const SRC = new URL('app/static/plotly.min.js', document.baseURI).href;
 const CONFIG = {
   displaylogo: false,
@@ -56,6 +56,119 @@ function plotly() {
   return loading;
 }
 
+// --- the fast path -------------------------------------------------------------------------------
+// Plotly.react redraws everything (axes, ticks, legend, hover layers): 30-60 ms a frame in a browser
+// without a GPU. When only the points of line traces moved and they still fit the axes, Plotly.animate
+// with redraw false redraws the traces alone (a third of the cost) and keeps hover data current.
+// Axes the chart manages get headroom (MARGIN) in the direction the data grow, so a growing loss
+// curve needs a full draw only when it leaves them. An axis the user zoomed or panned stays theirs
+// until a double click gives it back.
+const MARGIN = {grow: 0.4, pad: 0.08, logPad: 0.15};
+const DTYPES = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array,
+                u2: Uint16Array, i1: Int8Array, u1: Uint8Array};
+
+function decode(value) {  // plotly.js typed-array spec -> typed array (1-D; others are left to plotly.js)
+  if (!value || typeof value.bdata !== 'string' || value.shape || !DTYPES[value.dtype]) return value;
+  const bytes = Uint8Array.from(atob(value.bdata), (c) => c.charCodeAt(0));
+  return new DTYPES[value.dtype](bytes.buffer);
+}
+
+function withArrays(figure) {
+  const data = (figure.data || []).map((t) => ({...t, x: decode(t.x), y: decode(t.y)}));
+  return {data, layout: figure.layout || {}, decoded: true};
+}
+
+// What forces a full draw: the layout and the traces' look (their points may move freely).
+function signature(figure) {
+  return JSON.stringify([figure.layout, figure.data.map((t) => ({...t, x: null, y: null}))]);
+}
+
+const axisName = (id) => id.charAt(0) + 'axis' + id.slice(1);  // 'x2' -> 'xaxis2'
+const lines = (figure) => figure.data.length > 0 && figure.data.every((t) => !t.type || t.type === 'scatter');
+
+// The data's extent on every axis the chart manages: numeric data, no range fixed by the figure.
+function extents(figure) {
+  const found = {};
+  for (const trace of figure.data) {
+    for (const letter of ['x', 'y']) {
+      const name = axisName(trace[letter + 'axis'] || letter);
+      const spec = figure.layout[name] || {};
+      if (spec.range || spec.autorange === false) continue;
+      const log = spec.type === 'log';
+      const values = trace[letter] || [];
+      let low = found[name] ? found[name].low : Infinity;
+      let high = found[name] ? found[name].high : -Infinity;
+      for (let i = 0; i < values.length; i++) {
+        let v = values[i];
+        if (typeof v !== 'number') return null;  // dates or categories: plotly.js ranges them itself
+        if (log) { if (!(v > 0)) continue; v = Math.log10(v); }
+        if (v < low) low = v;
+        if (v > high) high = v;
+      }
+      found[name] = {low, high, log, letter};
+    }
+  }
+  return found;
+}
+
+function headroom({low, high, log, letter}) {
+  if (!(high >= low)) return null;
+  const span = high - low || (log ? 1 : Math.abs(high) || 1);
+  if (letter === 'x') return [low - MARGIN.pad * span, high + MARGIN.grow * span];  // steps grow rightwards
+  const pad = log ? Math.max(MARGIN.logPad, MARGIN.pad * span) : MARGIN.pad * span;
+  return [low - pad, high + pad];
+}
+
+function fits(chart, found) {
+  const full = chart.div._fullLayout;
+  for (const [name, e] of Object.entries(found)) {
+    if (chart.user[name] || !(e.high >= e.low)) continue;
+    const range = full && full[name] && full[name].range;
+    if (!range) return false;
+    const [a, b] = range[0] <= range[1] ? range : [range[1], range[0]];
+    if (e.low < a || e.high > b) return false;
+  }
+  return true;
+}
+
+// A full draw: the figure with managed axes given their headroom, user-set axes as the user left them.
+function full(chart, figure, found) {
+  const layout = {...figure.layout};
+  for (const [name, e] of Object.entries(found || {})) {
+    const now = chart.div._fullLayout && chart.div._fullLayout[name];
+    const range = chart.user[name] && now ? now.range.slice() : headroom(e);
+    if (range) layout[name] = {...(layout[name] || {}), range, autorange: false};
+  }
+  const config = {...CONFIG, toImageButtonOptions: {format: 'png', filename: chart.name, scale: 2}};
+  return window.Plotly.react(chart.div, figure.data, layout, config);
+}
+
+function render(chart, figure) {
+  // Headroom only while a feed grows the chart; a still chart (paused, finished) fits its data.
+  const found = chart.grow && chart.feed && lines(figure) ? extents(figure) : null;
+  const sig = signature(figure);
+  chart.last = figure;
+  if (found && chart.signature === sig && chart.div._fullLayout && fits(chart, found)) {
+    chart.fast += 1;
+    chart.div.dataset.fast = chart.fast;
+    const frame = {data: figure.data.map((t) => ({x: t.x, y: t.y})), traces: figure.data.map((_, i) => i)};
+    return window.Plotly.animate(chart.div, frame, {transition: {duration: 0}, frame: {duration: 0, redraw: false}});
+  }
+  chart.signature = found ? sig : null;
+  return full(chart, figure, found);
+}
+
+// Track the user's zoom and pan per axis (plotly's relayout events name 'xaxis.range[0]', 'xaxis.autorange').
+function trackZoom(chart) {
+  chart.div.on('plotly_relayout', (event) => {
+    for (const key of Object.keys(event || {})) {
+      const match = /^([xy]axis\d*)\.(range|autorange)/.exec(key);
+      if (match) chart.user[match[1]] = match[2] === 'range';
+    }
+    chart.div.dataset.userAxes = Object.keys(chart.user).filter((name) => chart.user[name]).join(' ');
+  });
+}
+
 // Draw the newest figure; figures that arrive while one is drawn replace each other (latest wins).
 function draw(chart) {
   if (chart.busy || !chart.pending) return;
@@ -63,22 +176,137 @@ function draw(chart) {
   chart.pending = null;
   chart.busy = true;
   plotly()
-    .then((Plotly) => {
-      const config = {...CONFIG, toImageButtonOptions: {format: 'png', filename: chart.name, scale: 2}};
-      return Plotly.react(chart.div, figure.data, figure.layout, config);
+    .then(() => {
+      const first = !chart.div._fullLayout;
+      return Promise.resolve(render(chart, figure.decoded ? figure : withArrays(figure)))
+        .then(() => { if (first) trackZoom(chart); });
     })
     .catch((error) => { chart.div.textContent = String(error); })
     .finally(() => { chart.busy = false; chart.draws += 1; chart.div.dataset.draws = chart.draws; draw(chart); });
 }
 
+// --- the live feed (rnnlab/ui/feed.py): one EventSource per view, shared by its charts and metrics ---
+const feeds = new Map();  // url -> {source, listeners: Map(parentElement -> function(frame | null))}
+
+function subscribe(url, owner, listener) {
+  let feed = feeds.get(url);
+  if (!feed) {
+    const source = new EventSource(new URL(url, document.baseURI).href);
+    feed = {source, listeners: new Map()};
+    const tell = (frame) => { for (const listen of Array.from(feed.listeners.values())) listen(frame); };
+    source.onmessage = (event) => {
+      let frame = null;
+      try { frame = JSON.parse(event.data); } catch (error) { return; }  // a malformed frame: wait for the next
+      tell(frame);
+    };
+    // The run stopped computing (or the view is gone: 404): null tells the listeners it ended.
+    const ended = () => { close(url, feed); tell(null); };
+    source.addEventListener('end', ended);
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) ended(); };
+    feeds.set(url, feed);
+  }
+  feed.listeners.set(owner, listener);
+}
+
+function close(url, feed) {
+  feed.source.close();
+  if (feeds.get(url) === feed) feeds.delete(url);
+}
+
+function unsubscribe(url, owner) {
+  const feed = url && feeds.get(url);
+  if (!feed) return;
+  feed.listeners.delete(owner);
+  if (!feed.listeners.size) close(url, feed);
+}
+
+// Follow `state.feed` to the address the page gave (null: none).
+function follow(state, owner, url, listener) {
+  if (state.feed === url) return;
+  unsubscribe(state.feed, owner);
+  state.feed = url;
+  if (url) subscribe(url, owner, listener);
+}
+
+// --- metrics: the run's numbers in one row, updated in place from the page or the feed --------------------
+const boards = new WeakMap();
+
+function showMetrics(board, rows) {
+  if (!Array.isArray(rows)) return;
+  const labels = rows.map((r) => r.label).join('|');
+  if (board.labels !== labels) {  // new labels: build the row once
+    board.labels = labels;
+    board.div.replaceChildren(...rows.map((row) => {
+      const box = document.createElement('div');
+      box.className = 'rnnlab-metric';
+      box.dataset.label = row.label;
+      box.innerHTML = '<div class="rnnlab-metric-label"></div><div class="rnnlab-metric-value"></div>'
+        + '<div class="rnnlab-metric-note"></div>';
+      return box;
+    }));
+  }
+  rows.forEach((row, i) => {  // then only their texts change
+    const [label, value, note] = board.div.children[i].children;
+    if (label.textContent !== row.label) label.textContent = row.label;
+    label.title = row.help || '';
+    label.classList.toggle('rnnlab-has-help', !!row.help);
+    if (value.textContent !== row.value) value.textContent = row.value;
+    if (note.textContent !== (row.note || '')) note.textContent = row.note || '';
+    note.style.display = row.note ? '' : 'none';  // as st.metric's delta: no empty line under the value
+  });
+}
+
+function metrics(component) {
+  const {parentElement, data, setTriggerValue} = component;
+  let board = boards.get(parentElement);
+  if (!board) {
+    const div = document.createElement('div');
+    div.className = 'rnnlab-metrics';
+    parentElement.appendChild(div);
+    board = {div, labels: null, feed: null, version: null};
+    boards.set(parentElement, board);
+  }
+  board.trigger = setTriggerValue;
+  if (data.version !== board.version) {
+    board.version = data.version;
+    showMetrics(board, data.metrics);
+  }
+  follow(board, parentElement, data.feed || null, (frame) => {
+    if (frame === null) {  // the run stopped: the page reruns once (buttons, status, verdict)
+      board.feed = null;
+      if (board.trigger) board.trigger('ended', Date.now());
+      return;
+    }
+    if (frame.metrics) showMetrics(board, frame.metrics);
+  });
+  return () => {
+    if (parentElement.isConnected) return;
+    unsubscribe(board.feed, parentElement);
+    boards.delete(parentElement);
+  };
+}
+
+function offer(chart, name, version, figure) {  // a figure from the page or the feed; the newest version wins
+  if (!figure || version === chart.version) return;
+  chart.version = version;
+  chart.name = name || 'chart';
+  chart.div.dataset.version = version;
+  const height = figure.layout && figure.layout.height;
+  if (height) chart.div.style.minHeight = height + 'px';  // the place is kept before plotly.js arrives
+  chart.pending = figure;
+  draw(chart);
+}
+
 export default function (component) {
   const {parentElement, data} = component;
+  if (data && data.kind === 'metrics') return metrics(component);
   let chart = charts.get(parentElement);
   if (!chart) {
     const div = document.createElement('div');
     div.className = 'rnnlab-live-chart';
     parentElement.appendChild(div);
-    chart = {div, version: null, pending: null, busy: false, draws: 0, name: 'chart'};
+    chart = {div, version: null, pending: null, busy: false, draws: 0, fast: 0, name: 'chart', user: {},
+             signature: null, feed: null};
     // Plotly sizes itself once; follow the column's width (tabs, sidebar, window) from here on.
     chart.resize = new ResizeObserver(() => {
       if (window.Plotly && chart.div.data) window.Plotly.Plots.resize(chart.div);
@@ -86,18 +314,22 @@ export default function (component) {
     chart.resize.observe(parentElement);
     charts.set(parentElement, chart);
   }
-  if (data && data.figure && data.version !== chart.version) {
-    chart.version = data.version;
-    chart.name = data.name || 'chart';
-    chart.div.dataset.version = data.version;
-    const height = data.figure.layout && data.figure.layout.height;
-    if (height) chart.div.style.minHeight = height + 'px';  // the place is kept before plotly.js arrives
-    chart.pending = data.figure;
-    draw(chart);
+  if (data) {
+    offer(chart, data.name, data.version, data.figure);
+    chart.grow = !!data.grow;
+    follow(chart, parentElement, data.feed || null, (frame) => {
+      const mine = frame && frame.charts && frame.charts[chart.name];
+      if (mine) offer(chart, chart.name, mine.version, mine.figure);
+      if (frame === null) {  // the run stopped: its last figure again, fitted to its data (no headroom)
+        chart.feed = null;
+        if (chart.grow && chart.last && !chart.pending) { chart.pending = chart.last; draw(chart); }
+      }
+    });
   }
   // Streamlit also calls this for an update that a newer one overtook: the chart is still on the page then.
   return () => {
     if (parentElement.isConnected) return;
+    unsubscribe(chart.feed, parentElement);
     chart.resize.disconnect();
     if (window.Plotly) window.Plotly.purge(chart.div);
     charts.delete(parentElement);
@@ -105,7 +337,18 @@ export default function (component) {
 }
 """
 
-_component = st.components.v2.component("rnnlab_live_chart", js=_JS, isolate_styles=False)
+# The metrics look like st.metric (its sizes and the grey pill of a delta shown without colour).
+_CSS = """
+.rnnlab-metrics {display: flex; flex-wrap: wrap; gap: 1rem; font-family: "Source Sans", sans-serif;}
+.rnnlab-metric {width: 175px;}
+.rnnlab-metric-label {font-size: 0.875rem; line-height: 1.6; min-height: 1.4rem;}
+.rnnlab-metric-label.rnnlab-has-help {text-decoration: underline dotted rgba(49, 51, 63, 0.4); cursor: help;}
+.rnnlab-metric-value {font-size: 2.25rem; line-height: 1.2; white-space: nowrap; padding-bottom: 0.25rem;}
+.rnnlab-metric-note {display: inline-block; font-size: 0.875rem; padding: 0 0.4rem; border-radius: 0.5rem;
+                     background: rgba(128, 128, 128, 0.1); color: rgba(49, 51, 63, 0.6);}
+"""
+
+_component = st.components.v2.component("rnnlab_live_chart", js=_JS, css=_CSS, isolate_styles=False)
 
 
 def ensure_plotly_js() -> Path:
@@ -172,11 +415,16 @@ def _timed_rerun() -> bool:
     return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
-def live_chart(figure: Figure | Callable[[], Figure], *, key: str, version: Hashable = None) -> None:
+def live_chart(figure: Figure | Callable[[], Figure], *, key: str, version: Hashable = None,
+               feed: str | None = None, grow: bool = False) -> None:
     """Draw `figure` (a dict, or a function that builds it) in a chart that updates in place.
 
     version: anything that changes when the figure would; None means always send. Within a
-    fragment's timed rerun an unchanged version sends no figure and skips building it."""
+    fragment's timed rerun an unchanged version sends no figure and skips building it.
+    feed: a live feed's address (rnnlab.ui.feed.url): the chart draws that feed's frames for `key`
+    (chart_frame) until the feed ends.
+    grow: the figure's lines grow to the right while fed (a loss curve): the chart gives its axes
+    headroom and redraws only the lines while they fit, a third of the cost of a full redraw."""
     token = repr(version) if version is not None else None
     sent = st.session_state.setdefault(_SENT, {})
     if token is not None and sent.get(key) == token and _timed_rerun():
@@ -188,4 +436,23 @@ def live_chart(figure: Figure | Callable[[], Figure], *, key: str, version: Hash
             sent[key + "#n"] = int(token)
         data = payload(built, key, token)
         sent[key] = token
-    _component(key=key, data=data)
+    _component(key=key, data={**data, "feed": feed, "grow": grow})
+
+
+def chart_frame(figure: Figure | Callable[[], Figure], key: str, version: Hashable, sent: dict) -> dict | None:
+    """For a feed frame: the chart's payload, or None when this stream has sent `version` already (then
+    the figure is not built). The version token is live_chart's, so a chart never draws a figure twice."""
+    token = repr(version)
+    if sent.get(key) == token:
+        return None
+    sent[key] = token
+    return payload(figure() if callable(figure) else figure, key, token)
+
+
+def live_metrics(rows: list[dict[str, str]], *, key: str, feed: str | None = None,
+                 on_ended: Callable[[], None] | None = None) -> None:
+    """A row of metrics (label, value, and optional help and note: st.metric's help and grey delta) that
+    update in place, from the page or from a live feed's frames ("metrics"). When the feed ends (its run
+    stopped computing) the browser reruns the page, so its buttons and verdict follow."""
+    _component(key=key, data={"kind": "metrics", "version": repr(rows), "metrics": rows, "feed": feed},
+               on_ended_change=on_ended or (lambda: None))

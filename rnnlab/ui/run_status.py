@@ -60,13 +60,21 @@ def reading(run: LiveRun, view: RunView) -> Reading:
             or view.phase in COMPUTING and time.monotonic() - cached.at < REFRESH_SECONDS):
         return cached
     columns = _Columns(run.history)
-    initial = run.config.train.lr
     ended = view.phase not in (*COMPUTING, "paused")
-    judged = verdict.judge(columns, view.status, _reference(run, key), finished=ended, initial_lr=initial)
-    changes = tuple(verdict.lr_changes(columns.column("step"), columns.column("lr"), initial))
-    fresh = Reading(key, view.version, view.phase, time.monotonic(), judged, changes)
+    judged = verdict.judge(columns, view.status, _reference(run, key), finished=ended,
+                           initial_lr=run.config.train.lr)
+    fresh = Reading(key, view.version, view.phase, time.monotonic(), judged, lr_changes(run, columns))
     st.session_state[_READING] = fresh
     return fresh
+
+
+def lr_changes(run: LiveRun, columns: _Columns | None = None) -> tuple[Any, ...]:
+    """Where the learning rate changed along `run`'s history (verdict.LrChange), for the loss chart's marks.
+    No session state here: the live feed calls it from its own thread."""
+    from rnnlab.analysis import verdict
+
+    columns = columns or _Columns(run.history)
+    return tuple(verdict.lr_changes(columns.column("step"), columns.column("lr"), run.config.train.lr))
 
 
 def _reference(run: LiveRun, key: tuple[int, int]) -> Reference | None:

@@ -277,7 +277,7 @@ def _attachment() -> _Attachment:
 
 
 def workspace() -> Workspace:
-    """This browser's workspace, created on first use (app.py waits for the browser's id before any page runs)."""
+    """This browser's workspace, created on first use (dashboard.py waits for the browser's id before any page runs)."""
     workspace_id = known_workspace_id()
     if workspace_id is None:  # not answered yet (a callback racing the first run): this tab alone, for now
         workspace_id = st.session_state[ID_KEY] = new_workspace_id()

@@ -1,0 +1,106 @@
+"""The live feed: a running job's frames streamed straight to its charts and metrics (server-sent events).
+
+Why not reruns: a Streamlit rerun repaints the whole app in the browser, about 50 ms of a core even for a
+fragment that holds one line of text (measured in Chromium on a 2-core machine), so a view redrawn by
+reruns ten times a second costs half a core per watching tab before any chart is drawn, and a script
+run on the server for each. With the feed the page runs when a run starts and when it stops; in
+between the server sends each chart only what changed, at most ten times a second, nothing while
+nothing changes, and ends the stream when the run stops computing (the browser then reruns the page
+once, for its buttons and verdict).
+
+A page publishes a view under a token kept in its session (`publish`); its components open
+`/api/live/<token>` (app.py mounts the route). The token is random and sent only to that session, so it
+is the key to the view: another browser cannot guess it. Sources run in a worker thread, never in a
+script run, so they must not use st.* (no session state there)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+PERIOD = 1 / 12  # seconds between looks at the run: twelve a second, so ten or more reach the screen
+STALE_SECONDS = 900.0  # a view nobody published or read for this long is forgotten (its session is gone)
+PREFIX = "api/live/"
+
+Frame = dict[str, Any]
+# Given what this stream has sent so far (a dict the source keeps its versions in), the next frame or None
+# when nothing changed, and whether the view is done: the run stopped computing and its last frame is out.
+Source = Callable[[dict], tuple[Frame | None, bool]]
+
+_lock = threading.Lock()
+_sources: dict[str, tuple[Source, float]] = {}  # token -> (source, last published or read, monotonic)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def url(token: str) -> str:
+    """The feed's address, relative to the page (the browser resolves it against the app's base URL)."""
+    return PREFIX + token
+
+
+def publish(token: str, source: Source | None) -> None:
+    """Serve `source` under `token` from now on (a new run replaces the old one); None withdraws it."""
+    now = time.monotonic()
+    with _lock:
+        for stale in [t for t, (_, at) in _sources.items() if now - at > STALE_SECONDS]:
+            del _sources[stale]
+        if source is None:
+            _sources.pop(token, None)
+        else:
+            _sources[token] = (source, now)
+
+
+def next_frame(token: str, sent: dict) -> tuple[Frame | None, bool]:
+    """The next frame of `token`'s view for a stream that has sent `sent`; done when the view is gone."""
+    with _lock:
+        entry = _sources.get(token)
+        if entry is None:
+            return None, True
+        _sources[token] = (entry[0], time.monotonic())
+    return entry[0](sent)
+
+
+def known(token: str) -> bool:
+    with _lock:
+        return token in _sources
+
+
+async def _stream(request: Any) -> Any:
+    from starlette.responses import PlainTextResponse, StreamingResponse
+
+    token = request.path_params["token"]
+    if not known(token):
+        return PlainTextResponse("No live view under this address (its run has stopped).", status_code=404)
+
+    async def events():
+        sent: dict = {}
+        done = False
+        clock = time.monotonic()
+        while not done:
+            # A frame reads the run's history and builds figures: off the event loop, which serves every tab.
+            frame, done = await asyncio.to_thread(next_frame, token, sent)
+            if frame is not None:
+                yield "data: " + json.dumps(frame, separators=(",", ":")) + "\n\n"
+            # On a fixed clock, so building and sending a frame does not slow the pace; never a burst to catch up.
+            clock = max(clock + PERIOD, time.monotonic())
+            if not done:
+                await asyncio.sleep(clock - time.monotonic())
+        yield "event: end\ndata: {}\n\n"
+
+    # no-store: a proxy must not cache a live stream; X-Accel-Buffering: nginx must not hold it back.
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def routes() -> list[Any]:
+    """The feed's route, for st.App (app.py)."""
+    from starlette.routing import Route
+
+    return [Route("/" + PREFIX + "{token}", _stream)]

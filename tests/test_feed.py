@@ -1,0 +1,135 @@
+"""The live feed (rnnlab/ui/feed.py) and the Train page's frames (rnnlab/ui/live.py): what a stream sends,
+when it sends nothing, how it ends, and that only the session that holds a token can read its view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from jobs_support import config, start_runs, wait_for, warm_fork_server
+
+from rnnlab.ui import feed, live
+
+warm = pytest.fixture(scope="module", autouse=True)(warm_fork_server)
+runs = pytest.fixture(start_runs)
+
+
+@pytest.fixture(autouse=True)
+def clean_feeds(monkeypatch):
+    monkeypatch.setattr(feed, "_sources", {})
+    monkeypatch.setattr(feed, "PERIOD", 0.001)
+
+
+class Request:
+    """What the route reads of a request."""
+
+    def __init__(self, token: str) -> None:
+        self.path_params = {"token": token}
+
+
+def read_stream(token: str) -> tuple[int, list[tuple[str, dict]]]:
+    """(status, [(event, data)]) of the feed's response for `token`, read to its end."""
+
+    async def read():
+        response = await feed._stream(Request(token))
+        if response.status_code != 200:
+            return response.status_code, b""
+        body = b""
+        async for chunk in response.body_iterator:
+            body += chunk.encode() if isinstance(chunk, str) else chunk
+        return response.status_code, body
+
+    status, body = asyncio.run(read())
+    events = []
+    for block in body.decode().split("\n\n"):
+        if not block.strip():
+            continue
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return status, events
+
+
+def counting_source(frames: int):
+    """A source whose view moves `frames` times, then is done."""
+    state = {"n": 0}
+
+    def source(sent: dict):
+        state["n"] += 1
+        if state["n"] % 2:  # every other look finds nothing new: nothing is sent then
+            return None, False
+        number = state["n"] // 2
+        return {"n": number}, number >= frames
+
+    return source
+
+
+def test_a_stream_sends_each_new_frame_once_then_ends():
+    token = feed.new_token()
+    feed.publish(token, counting_source(3))
+    status, events = read_stream(token)
+    assert status == 200
+    assert events == [("message", {"n": 1}), ("message", {"n": 2}), ("message", {"n": 3}), ("end", {})]
+
+
+def test_an_unknown_or_withdrawn_token_reads_nothing():
+    assert read_stream(feed.new_token())[0] == 404
+    token = feed.new_token()
+    feed.publish(token, counting_source(1))
+    feed.publish(token, None)
+    assert read_stream(token)[0] == 404
+    assert feed.next_frame(token, {}) == (None, True)
+
+
+def test_tokens_cannot_be_guessed():
+    tokens = {feed.new_token() for _ in range(1000)}
+    assert len(tokens) == 1000 and min(len(t) for t in tokens) >= 24
+    assert all(feed.url(t).endswith(t) for t in tokens)
+
+
+def test_views_nobody_reads_are_forgotten(monkeypatch):
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(feed.time, "monotonic", lambda: clock["now"])
+    old, kept = feed.new_token(), feed.new_token()
+    feed.publish(old, counting_source(1))
+    feed.publish(kept, counting_source(1))
+    clock["now"] += feed.STALE_SECONDS / 2
+    feed.next_frame(kept, {})  # read: still wanted
+    clock["now"] += feed.STALE_SECONDS / 2 + 1
+    feed.publish(feed.new_token(), counting_source(1))  # any publish sweeps
+    assert not feed.known(old) and feed.known(kept)
+
+
+def test_the_train_frames_carry_metrics_and_only_the_charts_that_moved(runs):
+    run = runs(config(steps=60, eval_every=20))
+    source = live._source(run, log_y=True)
+    sent: dict = {}
+    wait_for(lambda: run.view().phase == "finished", timeout=60)
+    frame, done = source(sent)
+    assert done
+    shown = {row["label"]: row["value"] for row in frame["metrics"]}
+    assert shown["Step"] == "60" and shown["Steps/s"] == "–"  # finished: no rate
+    loss = frame["charts"]["loss_chart"]["figure"]
+    assert loss["layout"]["yaxis"]["type"] == "log"
+    assert [trace["name"] for trace in loss["data"]] == ["train", "validation"]
+    assert frame["charts"]["window_chart"]["figure"]["data"][0]["name"] == "target"
+    json.dumps(frame)  # what the stream sends
+
+    again, done = source(sent)  # the same run, nothing moved: the metrics again, no chart rebuilt or sent
+    assert done and again["charts"] == {} and again["metrics"] == frame["metrics"]
+
+
+def test_a_stream_follows_a_run_through_resume_and_ends_with_its_last_step_at_pause(runs):
+    run = runs(config(), paused=True)
+    wait_for(lambda: run.view().phase == "paused", timeout=60)
+    source = live._source(run, log_y=False)
+    sent: dict = {}
+    assert source(sent)[1]  # paused: not computing, the stream would end after this frame
+    run.resume()
+    wait_for(lambda: run.view().step > 0, timeout=60)
+    frame, done = source(sent)
+    assert not done and frame is not None
+    run.pause()
+    wait_for(lambda: run.view().phase == "paused", timeout=10)
+    last, done = source(sent)
+    assert done and last["metrics"][0]["value"] == f"{run.view().step:,}"
