@@ -179,8 +179,8 @@ def live_view(run: LiveRun | None) -> None:
 
 
 _FEED_TOKEN = "_live_feed_token"
-WINDOW_SECONDS = 0.3  # the window chart's pace in the feed (the loss chart takes every frame)
-STATUS_SECONDS = 2.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
+WINDOW_SECONDS = 1.0  # the window chart's pace in the feed (the loss chart takes every frame)
+STATUS_SECONDS = 4.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
 
 
 def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple:
@@ -221,8 +221,9 @@ def _source(run: LiveRun, log_y: bool) -> feed.Source:
             marks.update(at=time.monotonic(), found=run_status.lr_changes(run))
         found = {"loss_chart": chart_frame(lambda: _loss_figure(run, view, log_y, marks["found"]), "loss_chart",
                                            _loss_version(run, view, log_y, marks["found"]), sent)}
-        # The window moves along the series with every snapshot, so each is a full redraw of its axes:
-        # a few a second, which is also as fast as the eye can read a new window.
+        # The window moves along the series with every snapshot, so each is a full redraw of its axes and
+        # markers (about 90 ms of a core in Chromium without a GPU): once a second, as fast as a reader
+        # takes in a new window.
         if done or time.monotonic() - sent.get("window at", 0.0) >= WINDOW_SECONDS:
             found["window_chart"] = chart_frame(lambda: _window_figure(run, view), "window_chart",
                                                 _window_version(run, view), sent)
