@@ -6,6 +6,8 @@ the whole app in the browser (about 50 ms of a core each, measured)."""
 
 import streamlit as st
 
+from rnnlab.ui.boot import warm_up_in_background
 from rnnlab.ui.feed import routes
 
+warm_up_in_background()  # the fork server and the first page's imports, while the browser loads the app
 app = st.App("dashboard.py", routes=routes())

@@ -27,11 +27,8 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 settings.sidebar()
-# The browser's workspace id (its runs in the store) arrives a moment after a new session's first run:
-# the pages wait for it, so a reload finds its runs and never starts one in a workspace of its own.
+# The browser's workspace id (its runs in the store): known at the first run of a visit (rnnlab.ui.workspace_id).
 workspace = workspace_id()
-if workspace is None:
-    st.caption("Opening your workspace...")
-    st.stop()
 runstore.load_workspace_if_kept(workspace)
 page.run()
+boot.first_page_done.set()

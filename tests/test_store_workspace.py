@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.store import is_workspace_id, new_workspace_id
-from rnnlab.ui.workspace_id import ID_KEY, STORAGE_KEY
+from rnnlab.ui.workspace_id import COOKIE, ID_KEY, STORAGE_KEY
 
 APP = Path(__file__).resolve().parent / "workspace_id_app.py"
 
@@ -55,13 +55,20 @@ def test_the_browser_keeps_its_id_across_reloads_and_restarts_and_others_get_the
         page.goto(url)
         first = wait_for_id(page)
         assert is_workspace_id(first) and len(first) == 32
-        assert page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')") == first
+        # the browser keeps the id the server offered: in localStorage and in the cookie the next visit sends
+        page.wait_for_function(f"(id) => localStorage.getItem('{STORAGE_KEY}') === id", arg=first)
+        assert {c["name"]: c["value"] for c in context.cookies()}.get(COOKIE) == first
         assert first not in page.url
         page.reload()
-        assert wait_for_id(page) == first
+        assert wait_for_id(page) == first  # the first run of the visit knew it (the cookie)
         stranger = browser.new_context().new_page()
         stranger.goto(url)
         assert wait_for_id(stranger) != first
+        context.clear_cookies()  # cookie gone, localStorage kept: the stored id wins a moment later
+        page.reload()
+        page.wait_for_function("(id) => document.body.innerText.includes('workspace: ' + id)", arg=first,
+                               timeout=30_000)
+        assert {c["name"]: c["value"] for c in context.cookies()}.get(COOKIE) == first
     port = int(url.rsplit(":", 1)[1])
     with streamlit_server(script="tests/workspace_id_app.py", port=port) as url:  # restarted: same origin
         page.goto(url)

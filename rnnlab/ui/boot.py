@@ -1,31 +1,39 @@
-"""Server start-up: plotly.js for the live charts, then, in the background, the job fork server and the job layer.
+"""Server start-up: plotly.js for the live charts; in the background, the job fork server, the first
+page's modules and the job layer.
 
 The first page view does not wait for PyTorch (seconds to import): a thread imports the job layer while
-the page draws, so it is loaded by the time a person can press Train."""
+the browser loads the app, so it is loaded by the time a person can press Train."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
-import time
 
 import streamlit as st
 
 from rnnlab.ui.live_chart import ensure_plotly_js
 
-FIRST_PAGE_GRACE = 0.3  # seconds: the first page's script gets the core before the imports start
+_started = threading.Event()  # the warm-up runs once per process, whoever asks first
+first_page_done = threading.Event()  # set by dashboard.py when a page view has been drawn
+FIRST_PAGE_WAIT = 6.0  # seconds: a server nobody visits warms up anyway
+_start_lock = threading.Lock()
 
 
 def _warm_up() -> None:
     """Start the job fork server (a process of its own: it imports PyTorch and warms it up once, seconds,
-    for every job forked from it), then import the job layer here (PyTorch again) while it does: the two
-    take the two cores, so a first run can start about when the page can be clicked. The Inside and
-    Forecast pages' first visit pays for the rest of this process's warm-up."""
+    for every job forked from it), import what the first page view needs (its modules: about a second,
+    pandas included), then the job layer (PyTorch again, seconds), all while the browser is still
+    loading the app's JavaScript. The Inside and Forecast pages' first visit pays for the rest."""
     from rnnlab.jobs.context import start_fork_server
 
     start_fork_server()
-    time.sleep(FIRST_PAGE_GRACE)
+    import rnnlab.ui.lesson  # noqa: F401  (the Train page's modules: settings, live view, lessons)
+    import rnnlab.ui.runstore  # noqa: F401
+
+    # PyTorch's import holds the interpreter for seconds: not while the first page runs and the server
+    # hands the browser the page's scripts (that doubled the time to a usable page, measured).
+    first_page_done.wait(timeout=FIRST_PAGE_WAIT)
     import torch
 
     # Small recurrent models run fastest on one thread; several intra-op threads per job
@@ -34,8 +42,18 @@ def _warm_up() -> None:
     import rnnlab.ui.session  # noqa: F401  (the Train click's import, done now)
 
 
+def warm_up_in_background() -> None:
+    """Start the warm-up thread once per process: app.py calls it when the server process starts, before
+    any browser has connected; the first page run calls it too (AppTest runs the script without app.py)."""
+    with _start_lock:
+        if _started.is_set():
+            return
+        _started.set()
+    threading.Thread(target=_warm_up, name="rnnlab-warm-up", daemon=True).start()
+
+
 @st.cache_resource(show_spinner=False)
-def start_server() -> threading.Thread:
+def start_server() -> None:
     """Once per server process."""
     ensure_plotly_js()
     handler = logging.StreamHandler(sys.stderr)
@@ -43,9 +61,7 @@ def start_server() -> threading.Thread:
     jobs = logging.getLogger("rnnlab.jobs")
     jobs.addHandler(handler)
     jobs.setLevel(logging.INFO)
-    thread = threading.Thread(target=_warm_up, name="rnnlab-warm-up", daemon=True)
-    thread.start()
-    return thread
+    warm_up_in_background()
 
 
 def require_entry() -> None:
