@@ -6,6 +6,7 @@ performance.now() timestamps:
 - every change of the loss chart's and the window chart's drawn trace (a rendered redraw,
   whatever the framework does underneath: remount or in-place update);
 - clicks on the Train / Pause / Resume buttons (capture-phase listener, so the click's own time).
+- the live feed's frames (server-sent events): time and bytes of each;
 `watch_socket(page)` counts websocket frames and bytes, and the frames that carry a loss-chart
 spec (those containing the loss figure's `uirevision`), from Python.
 """
@@ -19,17 +20,30 @@ from dataclasses import dataclass, field
 INSTRUMENT = r"""
 () => {
   if (window.__rb) return;
-  const rb = window.__rb = {steps: [], loss: [], window: [], clicks: [], errors: 0, firstLossAt: null};
-  const stepText = () => (METRIC)('Step');
-  const traceKey = (sel) => {
-    // The drawn lines of a chart: any redraw with new data changes them.
-    const paths = document.querySelectorAll(sel + ' .js-plotly-plot .scatterlayer path.js-line');
-    if (!paths.length) return null;
-    let key = '';
-    for (const p of paths) key += (p.getAttribute('d') || '') + '|';
-    return key.replace(/\|/g, '') ? key : null;  // an empty chart (no line drawn yet) is no chart
+  const rb = window.__rb = {steps: [], loss: [], window: [], clicks: [], feed: [], errors: 0, firstLossAt: null};
+  // Cheap on every animation frame (its own cost shows in the browser's CPU): the watched nodes are looked
+  // up again only when they left the page, and each line's path is compared as it is, not joined.
+  const found = {};
+  const nodes = (name, selector) => {
+    const known = found[name];
+    if (known && known.length && known.every((n) => n.isConnected)) return known;
+    return (found[name] = Array.from(document.querySelectorAll(selector)));
   };
-  let lastStep = null, lastLoss = null, lastWindow = null;
+  const stepText = () => {
+    const [live] = nodes('step', '.rnnlab-metric[data-label="Step"] .rnnlab-metric-value');
+    return live ? live.textContent.trim() : (METRIC)('Step');
+  };
+  const lastPaths = {loss: [], window: []};
+  const redrawn = (name, sel) => {
+    // The drawn lines of a chart: any redraw with new data changes them; an empty chart is no chart.
+    const paths = nodes(name, sel + ' .js-plotly-plot .scatterlayer path.js-line');
+    const now = paths.map((p) => p.getAttribute('d') || '');
+    if (!now.some((d) => d.length)) return false;
+    const before = lastPaths[name];
+    lastPaths[name] = now;
+    return now.length !== before.length || now.some((d, i) => d !== before[i]);
+  };
+  let lastStep = null;
   const tick = () => {
     const now = performance.now();
     const s = stepText();
@@ -37,16 +51,23 @@ INSTRUMENT = r"""
       lastStep = s;
       rb.steps.push([now, parseInt(s.replace(/[^0-9]/g, ''), 10) || 0]);
     }
-    const l = traceKey('.st-key-loss_chart');
-    if (l !== null && l !== lastLoss) {
+    if (redrawn('loss', '.st-key-loss_chart')) {
       if (rb.firstLossAt === null) rb.firstLossAt = now;
-      lastLoss = l; rb.loss.push(now);
+      rb.loss.push(now);
     }
-    const w = traceKey('.st-key-window_chart');
-    if (w !== null && w !== lastWindow) { lastWindow = w; rb.window.push(now); }
+    if (redrawn('window', '.st-key-window_chart')) rb.window.push(now);
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
+  // The live feed's frames (rnnlab/ui/feed.py: server-sent events): time and size of each.
+  const Source = window.EventSource;
+  window.EventSource = function (url, options) {
+    const source = new Source(url, options);
+    source.addEventListener('message', (e) => rb.feed.push([performance.now(), e.data.length]));
+    return source;
+  };
+  window.EventSource.prototype = Source.prototype;
+  Object.assign(window.EventSource, {CONNECTING: 0, OPEN: 1, CLOSED: 2});
   document.addEventListener('click', (e) => {
     const b = e.target.closest('[class*="st-key-btn_"]');
     if (b) {

@@ -10,12 +10,11 @@ Targets:
 
 How, in this process (no browser): a LiveRun of udacity-sine with steps=100,000 trains (in a
 thread or a job process, as the runner does it) while this thread redraws on the Train page's
-clock (rnnlab.ui.live.REDRAW_SECONDS, LIVE_POINTS points a trace) as its fragment does:
-view(), loss_curves(), charts.loss_figure / window_figure, then the work st.plotly_chart does
-with a figure (plotly's Figure(**fig) validation, plotly.io.to_json, the element id's hash of
-the spec). Redraw costs during the run are disturbed by the training on the same cores, so the
-1,000 vs 100,000 comparison is repeated afterwards on idle histories, interleaved,
-medians. Memory is VmRSS from /proc/self/status, plus the Pss of any child processes (a runner
+clock (rnnlab.ui.feed.PERIOD, LIVE_POINTS points a trace) as the live feed does: view(),
+loss_curves(), charts.loss_figure / window_figure, then the frame the feed sends (the charts'
+payloads, typed arrays in base64, as JSON). Redraw costs during the run are disturbed by the
+training on the same cores, so the 1,000 vs 100,000 comparison is repeated afterwards on idle
+histories, interleaved, medians. Memory is VmRSS from /proc/self/status, plus the Pss of any child processes (a runner
 that trains in job processes). `--quick` runs 20,000 steps and 0.2 s runs.
 """
 
@@ -32,7 +31,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import plotly.io  # noqa: E402
-import plotly.tools  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import Report, check, descendants, median  # noqa: E402
@@ -41,9 +39,11 @@ from rnnlab.figures import charts  # noqa: E402
 from rnnlab.jobs.runner import LiveRun  # noqa: E402
 from rnnlab.learn.history import History  # noqa: E402
 from rnnlab.learn.trainer import Trainer  # noqa: E402
+from rnnlab.ui import feed  # noqa: E402
 from rnnlab.ui import live as train_page  # noqa: E402
+from rnnlab.ui.live_chart import payload  # noqa: E402
 
-REDRAW_SECONDS = train_page.REDRAW_SECONDS
+REDRAW_SECONDS = feed.PERIOD
 # Points per loss trace, as the Train page asks for them (the runner's default if the page names none).
 POINTS = getattr(train_page, "LIVE_POINTS", 2000)
 STALL_SECONDS = 20.0  # no new step for this long (while the run says it is running): the run is stuck
@@ -76,32 +76,24 @@ def _rollup_kb(pid: int, key: str) -> float:
         return 0
 
 
-def plotly_chart_work(figure: dict, key: str) -> str:
-    """What st.plotly_chart does with a dict figure before it sends it (streamlit 1.67)."""
-    from streamlit.elements.lib.utils import _compute_element_id
-
-    validated = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
-    spec = plotly.io.to_json(validated, validate=False)
-    config = json.dumps({"displaylogo": False})
-    _compute_element_id("plotly_chart", user_key=key, plotly_spec=spec, plotly_config=config,
-                        selection_mode=("points", "box", "lasso"), is_selection_activated=False,
-                        theme="streamlit", width="stretch", height="content", alt=None)
-    return spec
+def feed_frame(figure: dict, key: str) -> str:
+    """A chart's part of a live feed frame, as the stream writes it (rnnlab/ui/feed.py)."""
+    return json.dumps(payload(figure, key, "1"), separators=(",", ":"))
 
 
 def redraw(train, val, snapshot) -> dict:
-    """One fragment's chart work; times in ms, sizes in bytes."""
+    """One frame's chart work; times in ms, sizes in bytes."""
     t0 = time.perf_counter()
     loss_fig = charts.loss_figure(train, val)
     window_fig = charts.window_figure(snapshot) if snapshot is not None else None
     t1 = time.perf_counter()
     plain = len(plotly.io.to_json(loss_fig, validate=False))  # the brief's measure: build + to_json
     t2 = time.perf_counter()
-    loss_spec = plotly_chart_work(loss_fig, "loss_chart")
-    window_spec = plotly_chart_work(window_fig, "window_chart") if window_fig is not None else ""
+    loss_spec = feed_frame(loss_fig, "loss_chart")
+    window_spec = feed_frame(window_fig, "window_chart") if window_fig is not None else ""
     t3 = time.perf_counter()
     return {"build ms": (t1 - t0) * 1e3, "build+to_json ms": (t2 - t0) * 1e3 - 0,
-            "as st.plotly_chart ms": (t1 - t0 + t3 - t2) * 1e3,
+            "as a feed frame ms": (t1 - t0 + t3 - t2) * 1e3,
             "loss bytes": len(loss_spec), "loss bytes unvalidated": plain, "window bytes": len(window_spec)}
 
 
@@ -250,11 +242,11 @@ def main(argv: list[str] | None = None) -> Report:
     print("  comparing redraws at 1,000 steps and at the end, idle ...", flush=True)
     idle = idle_comparison(result["run"], 10 if args.quick else 20)
     small, big = idle["1,000"], idle["full"]
-    time_ratio = big["as st.plotly_chart ms"] / small["as st.plotly_chart ms"]
+    time_ratio = big["as a feed frame ms"] / small["as a feed frame ms"]
     brief_ratio = big["build+to_json ms"] / small["build+to_json ms"]
     bytes_ratio = big["loss bytes"] / small["loss bytes"]
-    report.add(f"server ms per redraw (both charts, as st.plotly_chart), step {final.step:,} / 1,000",
-               f"{time_ratio:.2f} ({big['as st.plotly_chart ms']:.1f} / {small['as st.plotly_chart ms']:.1f} ms)",
+    report.add(f"server ms per redraw (both charts, as a feed frame), step {final.step:,} / 1,000",
+               f"{time_ratio:.2f} ({big['as a feed frame ms']:.1f} / {small['as a feed frame ms']:.1f} ms)",
                "<= 1.5", check(time_ratio, high=1.5),
                f"build + to_json only (no validation): {big['build+to_json ms']:.2f} / "
                f"{small['build+to_json ms']:.2f} ms = {brief_ratio:.2f}")
@@ -286,7 +278,7 @@ def main(argv: list[str] | None = None) -> Report:
     during = []
     for target in (1_000, steps // 10, steps // 2, steps):
         during.append({"step": f"~{target:,}",
-                       "ms as st.plotly_chart": f"{near(frames, target, 'as st.plotly_chart ms'):.1f}",
+                       "ms as a feed frame": f"{near(frames, target, 'as a feed frame ms'):.1f}",
                        "ms build+to_json": f"{near(frames, target, 'build+to_json ms'):.2f}",
                        "loss KB": f"{near(frames, target, 'loss bytes') / 1024:.1f}",
                        "window KB": f"{near(frames, target, 'window bytes') / 1024:.1f}"})

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import RESULTS, Report, _markdown_table, machine_info  # noqa: E402
 
-BENCHMARKS = ("trainer_overhead", "long_run", "cold_start", "live_browser", "class_load", "forecast_cost")
+BENCHMARKS = ("trainer_overhead", "long_run", "cold_start", "live_browser", "class_load", "forecast_cost",
+              "sweep_throughput")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,7 @@ def bare_rate(config: RunConfig, seconds: float) -> float:
     return done / (time.perf_counter() - start)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter trials")
     parser.add_argument("--workers", type=int, default=2)
@@ -71,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{(table['state'] == 'complete').sum()} complete")
     report.add(f"sweep / (bare x {args.workers})", f"{ratio:.2f}", f">= {TARGET}", check(ratio, TARGET))
     report.table("trials", table[["number", "lr", "state", "steps", "seconds"]].round(4).to_dict("records"))
-    report.finish()
-    return 0
+    return report.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -37,7 +37,7 @@ from rnnlab.learn.history import block_of
 from rnnlab.learn.trainer import Trainer
 
 CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
-SNAPSHOT_SECONDS = 0.1  # how often the current window is captured for the plot
+SNAPSHOT_SECONDS = 0.25  # how often the current window is captured (the live feed shows one a second)
 
 
 class _Job:

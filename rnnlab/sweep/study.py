@@ -27,7 +27,7 @@ OBJECTIVES = {"val_loss": "best validation loss", "train_loss": "last training l
 PRUNERS = ("median", "asha", "none")
 GRACE_SECONDS = 20  # a worker that vanished (killed, machine lost) frees its trial after this long
 SCHEMA_ATTEMPTS = 4
-RACES = ("already exists", "duplicate key", "database is locked", "UniqueViolation")
+RACES = ("already exists", "duplicate key", "database is locked", "UniqueViolation", "UNIQUE constraint failed")
 FAILED = "failed"  # user attr of a trial that genuinely failed (it counts towards the budget)
 STATES = {TrialState.RUNNING: "running", TrialState.WAITING: "running", TrialState.COMPLETE: "complete",
           TrialState.PRUNED: "pruned", TrialState.FAIL: "failed"}
