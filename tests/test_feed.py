@@ -50,35 +50,38 @@ def read_stream(token: str) -> tuple[int, list[tuple[str, dict]]]:
     return status, events
 
 
-def counting_source(frames: int):
-    """A source whose view moves `frames` times, then is done."""
+def counting_source(token: str, frames: int):
+    """A source whose run moves `frames` times, says it ended with the last, then is withdrawn (the page left)."""
     state = {"n": 0}
 
     def source(sent: dict):
         state["n"] += 1
+        if state["n"] > 2 * frames:
+            feed.publish(token, None)
         if state["n"] % 2:  # every other look finds nothing new: nothing is sent then
             return None, False
         number = state["n"] // 2
-        return {"n": number}, number >= frames
+        return {"n": number}, number == frames
 
     return source
 
 
-def test_a_stream_sends_each_new_frame_once_then_ends():
+def test_a_stream_sends_each_new_frame_once_says_when_the_run_ended_and_closes_when_withdrawn():
     token = feed.new_token()
-    feed.publish(token, counting_source(3))
+    feed.publish(token, counting_source(token, 3))
     status, events = read_stream(token)
     assert status == 200
-    assert events == [("message", {"n": 1}), ("message", {"n": 2}), ("message", {"n": 3}), ("end", {})]
+    assert events == [("message", {"n": 1}), ("message", {"n": 2}), ("message", {"n": 3}), ("ended", {}),
+                      ("end", {})]
 
 
 def test_an_unknown_or_withdrawn_token_reads_nothing():
     assert read_stream(feed.new_token())[0] == 404
     token = feed.new_token()
-    feed.publish(token, counting_source(1))
+    feed.publish(token, counting_source(token, 1))
     feed.publish(token, None)
     assert read_stream(token)[0] == 404
-    assert feed.next_frame(token, {}) == (None, True)
+    assert feed.next_frame(token, {}) == (None, False, True)
 
 
 def test_tokens_cannot_be_guessed():
@@ -91,22 +94,23 @@ def test_views_nobody_reads_are_forgotten(monkeypatch):
     clock = {"now": 1000.0}
     monkeypatch.setattr(feed.time, "monotonic", lambda: clock["now"])
     old, kept = feed.new_token(), feed.new_token()
-    feed.publish(old, counting_source(1))
-    feed.publish(kept, counting_source(1))
+    feed.publish(old, counting_source(old, 1))
+    feed.publish(kept, counting_source(kept, 1))
     clock["now"] += feed.STALE_SECONDS / 2
     feed.next_frame(kept, {})  # read: still wanted
     clock["now"] += feed.STALE_SECONDS / 2 + 1
-    feed.publish(feed.new_token(), counting_source(1))  # any publish sweeps
+    feed.publish(feed.new_token(), lambda sent: (None, False))  # any publish sweeps
     assert not feed.known(old) and feed.known(kept)
 
 
 def test_the_train_frames_carry_metrics_and_only_the_charts_that_moved(runs):
     run = runs(config(steps=60, eval_every=20))
-    source = live._source(run, log_y=True)
+    source = live._source(lambda: run, log_y=True)
     sent: dict = {}
     wait_for(lambda: run.view().phase == "finished", timeout=60)
-    frame, done = source(sent)
-    assert done
+    frame, ended = source(sent)
+    assert not ended  # this stream never saw it compute
+    assert frame["active"] is False
     shown = {row["label"]: row["value"] for row in frame["metrics"]}
     assert shown["Step"] == "60" and shown["Steps/s"] == "–"  # finished: no rate
     loss = frame["charts"]["loss_chart"]["figure"]
@@ -114,22 +118,32 @@ def test_the_train_frames_carry_metrics_and_only_the_charts_that_moved(runs):
     assert [trace["name"] for trace in loss["data"]] == ["train", "validation"]
     assert frame["charts"]["window_chart"]["figure"]["data"][0]["name"] == "target"
     json.dumps(frame)  # what the stream sends
-
-    again, done = source(sent)  # the same run, nothing moved: the metrics again, no chart rebuilt or sent
-    assert done and again["charts"] == {} and again["metrics"] == frame["metrics"]
+    assert source(sent) == (None, False)  # nothing moved: nothing sent, no figure built
 
 
-def test_a_stream_follows_a_run_through_resume_and_ends_with_its_last_step_at_pause(runs):
+def test_no_run_no_frames_and_a_new_run_is_followed_at_once(runs):
+    current = {"run": None}
+    source = live._source(lambda: current["run"], log_y=False)
+    sent: dict = {}
+    assert source(sent) == (None, False)
+    current["run"] = runs(config(), paused=True)
+    wait_for(lambda: current["run"].view().phase == "paused", timeout=60)
+    frame, ended = source(sent)
+    assert frame is not None and not ended
+
+
+def test_a_stream_follows_a_run_through_resume_and_says_ended_at_pause(runs):
     run = runs(config(), paused=True)
     wait_for(lambda: run.view().phase == "paused", timeout=60)
-    source = live._source(run, log_y=False)
+    source = live._source(lambda: run, log_y=False)
     sent: dict = {}
-    assert source(sent)[1]  # paused: not computing, the stream would end after this frame
+    assert source(sent)[1] is False  # paused when the stream opened: nothing ended
     run.resume()
     wait_for(lambda: run.view().step > 0, timeout=60)
-    frame, done = source(sent)
-    assert not done and frame is not None
+    frame, ended = source(sent)
+    assert frame["active"] and not ended
     run.pause()
     wait_for(lambda: run.view().phase == "paused", timeout=10)
-    last, done = source(sent)
-    assert done and last["metrics"][0]["value"] == f"{run.view().step:,}"
+    last, ended = source(sent)
+    assert ended and not last["active"] and last["metrics"][0]["value"] == f"{run.view().step:,}"
+    assert source(sent) == (None, False)  # said once

@@ -85,7 +85,7 @@ def test_an_instance_keeps_its_id_and_sends_a_figure_only_when_its_version_moved
     at.run()
     same_id, sent = _sent(at)
     assert same_id == first_id
-    assert sent == {"name": "loss_chart", "version": "1", "figure": None, "feed": None, "grow": False}
+    assert sent == {"name": "loss_chart", "version": "1", "figure": None, "feed": None, "grow": False, "live": False}
     assert len(at.session_state["built"]) == 1
 
     at.session_state["v"] = 2  # a timed rerun after a change: the new figure, same element id

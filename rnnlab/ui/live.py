@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -53,7 +54,9 @@ def _speed(config: RunConfig | None = None) -> float | None:
 
 # --- button callbacks: they run before the script, so the page drawn next already shows their effect ---
 def _train(config: RunConfig) -> None:
-    workspace().start(config, speed=_speed(config))
+    ws = workspace()
+    ws.start(config, speed=_speed(config))
+    _publish(ws)  # the open feed follows the new run now, before the page reruns
 
 
 def _pause() -> None:
@@ -150,32 +153,40 @@ def _follow_settings(run: LiveRun, config: RunConfig, live: bool, note: str) -> 
 def live_view(run: LiveRun | None) -> None:
     """Metrics and charts of the session's run, fed frame by frame while it computes (rnnlab.ui.feed).
 
-    The page itself runs when a run starts and when it stops, not on a clock: the feed sends the charts
-    and metrics what changed and the browser reruns the page once when the run stops. The status and
-    verdict are a slow fragment. The same elements in the same places with or without a run, so the
-    Train click updates the empty charts in place (a chart whose place moves is remounted)."""
+    The page itself runs when a run starts and when it stops, not on a clock: the feed (open as long as
+    the page is) sends the charts and metrics what changed and tells the browser to rerun the page once
+    when the run stops. The status and verdict are a slow fragment. The same elements in the same places
+    with or without a run, so the Train click updates the empty charts in place (a chart whose place
+    moves is remounted)."""
     view = run.view() if run is not None else None
     active = view is not None and view.phase in ACTIVE
-    token = st.session_state.setdefault(_FEED_TOKEN, feed.new_token())
-    log_y = st.session_state.get("log_y", True)
-    feed.publish(token, _source(run, log_y) if active else None)
-    address = feed.url(token) if active else None
+    address = _publish(workspace() if "rnnlab.ui.session" in sys.modules else None)
     live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address)
     st.fragment(run_every=STATUS_SECONDS if active else None)(_status_slot)(run, active)
     left, right = st.columns(2)
     with left:
         if run is None:
-            live_chart(_EMPTY_LOSS, key="loss_chart", version="empty")
+            live_chart(_EMPTY_LOSS, key="loss_chart", version="empty", feed=address)
         else:
             marks = run_status.lr_changes(run)
+            log_y = st.session_state.get("log_y", True)
             live_chart(lambda: _loss_figure(run, view, log_y, marks), key="loss_chart",
-                       version=_loss_version(run, view, log_y, marks), feed=address, grow=True)
+                       version=_loss_version(run, view, log_y, marks), feed=address, grow=True, live=active)
     with right:
         if run is None:
-            live_chart(_EMPTY_WINDOW, key="window_chart", version="empty")
+            live_chart(_EMPTY_WINDOW, key="window_chart", version="empty", feed=address)
         else:
             live_chart(lambda: _window_figure(run, view), key="window_chart", version=_window_version(run, view),
                        feed=address)
+
+
+def _publish(ws) -> str:
+    """Serve this session's view on its feed (the workspace's current run, whichever it is when the stream
+    looks; none before the job layer is loaded) and return the feed's address."""
+    token = st.session_state.setdefault(_FEED_TOKEN, feed.new_token())
+    feed.publish(token, _source((lambda: ws.current) if ws is not None else (lambda: None),
+                                st.session_state.get("log_y", True)))
+    return feed.url(token)
 
 
 _FEED_TOKEN = "_live_feed_token"
@@ -195,7 +206,9 @@ def _loss_figure(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> dict
 
 
 def _window_version(run: LiveRun, view: RunView) -> tuple:
-    return run.number, id(view.snapshot)
+    # The window's own contents, not id(): a new snapshot may reuse a collected one's id (a stale chart)
+    snap = view.snapshot
+    return run.number, None if snap is None else hash(snap.input_time.tobytes() + snap.predictions.tobytes())
 
 
 def _window_figure(run: LiveRun, view: RunView) -> dict:
@@ -205,31 +218,38 @@ def _window_figure(run: LiveRun, view: RunView) -> dict:
     return charts.window_figure(view.snapshot, index=run.prepared.frame.index)
 
 
-def _source(run: LiveRun, log_y: bool) -> feed.Source:
-    """The run's frames for the feed: metrics every time the run moved, a chart when its version did.
-    Runs in the feed's worker thread: no st.* here (the lr marks come from the run, not the session)."""
-
-    marks = {"at": 0.0, "found": ()}
+def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
+    """The frames of the session's current run for the feed: metrics every time the run moved, a chart when
+    its version did, and `ended` once when a computing run stops. Runs on the feed's clock, not in a script
+    run: no st.* here (the lr marks come from the run, not the session)."""
+    marks = {"at": 0.0, "found": (), "run": None}
 
     def frame(sent: dict) -> tuple[dict | None, bool]:
-        view = run.view()
-        done = view.phase not in ACTIVE
-        if sent.get("view") == (run.number, view.version) and not done:
+        run = current()
+        if run is None:
             return None, False
-        sent["view"] = (run.number, view.version)
-        if done or time.monotonic() - marks["at"] > run_status.REFRESH_SECONDS:  # a column scan: once a second
-            marks.update(at=time.monotonic(), found=run_status.lr_changes(run))
+        view = run.view()
+        active = view.phase in ACTIVE
+        ended = bool(sent.get("active")) and not active and sent.get("run") == id(run)
+        sent.update(active=active, run=id(run))
+        if sent.get("view") == (id(run), run.number, view.version) and not ended:
+            return None, False
+        sent["view"] = (id(run), run.number, view.version)
+        stale = marks["run"] != id(run) or time.monotonic() - marks["at"] > run_status.REFRESH_SECONDS
+        if not active or stale:  # a column scan: once a second
+            marks.update(at=time.monotonic(), found=run_status.lr_changes(run), run=id(run))
         found = {"loss_chart": chart_frame(lambda: _loss_figure(run, view, log_y, marks["found"]), "loss_chart",
                                            _loss_version(run, view, log_y, marks["found"]), sent)}
         # The window moves along the series with every snapshot, so each is a full redraw of its axes and
         # markers (about 90 ms of a core in Chromium without a GPU): once a second, as fast as a reader
         # takes in a new window.
-        if done or time.monotonic() - sent.get("window at", 0.0) >= WINDOW_SECONDS:
+        if not active or time.monotonic() - sent.get("window at", 0.0) >= WINDOW_SECONDS:
             found["window_chart"] = chart_frame(lambda: _window_figure(run, view), "window_chart",
                                                 _window_version(run, view), sent)
             if found["window_chart"]:
                 sent["window at"] = time.monotonic()
-        return {"metrics": _metric_rows(view), "charts": {k: v for k, v in found.items() if v}}, done
+        return {"active": active, "metrics": _metric_rows(view),
+                "charts": {k: v for k, v in found.items() if v}}, ended
 
     return frame
 

@@ -179,7 +179,7 @@ function moveLines(chart, figure) {
 
 function render(chart, figure) {
   // Headroom only while a feed grows the chart; a still chart (paused, finished) fits its data.
-  const found = chart.grow && chart.feed && lines(figure) ? extents(figure) : null;
+  const found = chart.grow && chart.live && lines(figure) ? extents(figure) : null;
   const sig = signature(figure);
   chart.last = figure;
   if (found && chart.signature === sig && chart.div._fullLayout && fits(chart, found)) {
@@ -231,7 +231,8 @@ function draw(chart) {
 }
 
 // --- the live feed (rnnlab/ui/feed.py): one EventSource per view, shared by its charts and metrics ---
-const feeds = new Map();  // url -> {source, listeners: Map(parentElement -> function(frame | null))}
+const feeds = new Map();  // url -> {source, listeners: Map(parentElement -> function(frame | ENDED | null))}
+const ENDED = {ended: true};
 
 function subscribe(url, owner, listener) {
   let feed = feeds.get(url);
@@ -244,10 +245,12 @@ function subscribe(url, owner, listener) {
       try { frame = JSON.parse(event.data); } catch (error) { return; }  // a malformed frame: wait for the next
       tell(frame);
     };
-    // The run stopped computing (or the view is gone: 404): null tells the listeners it ended.
-    const ended = () => { close(url, feed); tell(null); };
-    source.addEventListener('end', ended);
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED) ended(); };
+    // 'ended': the run stopped computing; the stream stays open for the session's next run.
+    source.addEventListener('ended', () => tell(ENDED));
+    // 'end' (or a refused stream: the view is gone): null tells the listeners the feed is closed.
+    const gone = () => { close(url, feed); tell(null); };
+    source.addEventListener('end', gone);
+    source.onerror = () => { if (source.readyState === EventSource.CLOSED) gone(); };
     feeds.set(url, feed);
   }
   feed.listeners.set(owner, listener);
@@ -317,8 +320,8 @@ function metrics(component) {
     showMetrics(board, data.metrics);
   }
   follow(board, parentElement, data.feed || null, (frame) => {
-    if (frame === null) {  // the run stopped: the page reruns once (buttons, status, verdict)
-      board.feed = null;
+    if (frame === null) { board.feed = null; return; }
+    if (frame === ENDED) {  // the run stopped: the page reruns once (buttons, status, verdict)
       if (board.trigger) board.trigger('ended', Date.now());
       return;
     }
@@ -351,7 +354,7 @@ export default function (component) {
     div.className = 'rnnlab-live-chart';
     parentElement.appendChild(div);
     chart = {div, version: null, pending: null, busy: false, draws: 0, fast: 0, name: 'chart', user: {},
-             signature: null, feed: null, pointer: false, stale: false};
+             signature: null, feed: null, pointer: false, stale: false, live: false};
     // Hover reads plotly's own copy of the values: over the chart, the next frame renews it (and any
     // frame that comes while the pointer stays); the lines alone are moved only while no one looks closely.
     div.addEventListener('pointerenter', () => {
@@ -369,12 +372,17 @@ export default function (component) {
   if (data) {
     offer(chart, data.name, data.version, data.figure);
     chart.grow = !!data.grow;
+    if (data.figure && data.version !== chart.version) chart.live = !!data.live;
     follow(chart, parentElement, data.feed || null, (frame) => {
-      const mine = frame && frame.charts && frame.charts[chart.name];
-      if (mine) offer(chart, chart.name, mine.version, mine.figure);
-      if (frame === null) {  // the run stopped: its last figure again, fitted to its data (no headroom)
-        chart.feed = null;
-        if (chart.grow && chart.last && !chart.pending) { chart.pending = chart.last; draw(chart); }
+      if (frame === null) { chart.feed = null; return; }
+      if (frame === ENDED) return;
+      const wasLive = chart.live;
+      chart.live = !!frame.active;
+      const mine = frame.charts && frame.charts[chart.name];
+      if (mine && mine.version !== chart.version) offer(chart, chart.name, mine.version, mine.figure);
+      else if (wasLive && !chart.live && chart.grow && chart.last && !chart.pending) {
+        chart.pending = chart.last;  // the run stopped: its last figure again, fitted to its data (no headroom)
+        draw(chart);
       }
     });
   }
@@ -469,15 +477,16 @@ def _timed_rerun() -> bool:
 
 
 def live_chart(figure: Figure | Callable[[], Figure], *, key: str, version: Hashable = None,
-               feed: str | None = None, grow: bool = False) -> None:
+               feed: str | None = None, grow: bool = False, live: bool = False) -> None:
     """Draw `figure` (a dict, or a function that builds it) in a chart that updates in place.
 
     version: anything that changes when the figure would; None means always send. Within a
     fragment's timed rerun an unchanged version sends no figure and skips building it.
     feed: a live feed's address (rnnlab.ui.feed.url): the chart draws that feed's frames for `key`
     (chart_frame) until the feed ends.
-    grow: the figure's lines grow to the right while fed (a loss curve): the chart gives its axes
-    headroom and redraws only the lines while they fit, a third of the cost of a full redraw."""
+    grow: the figure's lines grow to the right while its run computes (a loss curve): the chart gives
+    its axes headroom and redraws only the lines while they fit, a fifth of the cost of a full redraw.
+    live: the run computes now (the feed's frames say so themselves)."""
     token = repr(version) if version is not None else None
     sent = st.session_state.setdefault(_SENT, {})
     if token is not None and sent.get(key) == token and _timed_rerun():
@@ -489,7 +498,7 @@ def live_chart(figure: Figure | Callable[[], Figure], *, key: str, version: Hash
             sent[key + "#n"] = int(token)
         data = payload(built, key, token)
         sent[key] = token
-    _component(key=key, data={**data, "feed": feed, "grow": grow})
+    _component(key=key, data={**data, "feed": feed, "grow": grow, "live": live})
 
 
 def chart_frame(figure: Figure | Callable[[], Figure], key: str, version: Hashable, sent: dict) -> dict | None:
