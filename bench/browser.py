@@ -1,7 +1,7 @@
 """Browser instruments shared by the browser benchmarks: what one page saw, timed in the page.
 
-`install(page)` adds a requestAnimationFrame loop to the page that records, with
-performance.now() timestamps:
+`install(page)` adds a MutationObserver to the page that looks, at the animation frame after each change,
+and records with performance.now() timestamps:
 - every change of the Step metric's value (steps/s, gaps between updates, pause latency);
 - every change of the loss chart's and the window chart's drawn trace (a rendered redraw,
   whatever the framework does underneath: remount or in-place update);
@@ -44,7 +44,7 @@ INSTRUMENT = r"""
     return now.length !== before.length || now.some((d, i) => d !== before[i]);
   };
   let lastStep = null;
-  const tick = () => {
+  const look = () => {
     const now = performance.now();
     const s = stepText();
     if (s !== null && s !== lastStep) {
@@ -56,18 +56,19 @@ INSTRUMENT = r"""
       rb.loss.push(now);
     }
     if (redrawn('window', '.st-key-window_chart')) rb.window.push(now);
-    requestAnimationFrame(tick);
   };
-  requestAnimationFrame(tick);
-  // The live feed's frames (rnnlab/ui/feed.py: server-sent events): time and size of each.
-  const Source = window.EventSource;
-  window.EventSource = function (url, options) {
-    const source = new Source(url, options);
-    source.addEventListener('message', (e) => rb.feed.push([performance.now(), e.data.length]));
-    return source;
-  };
-  window.EventSource.prototype = Source.prototype;
-  Object.assign(window.EventSource, {CONNECTING: 0, OPEN: 1, CLOSED: 2});
+  // A look at the next animation frame after any change of the page (not on every frame: an idle page
+  // costs the instrument nothing, and the browser's CPU is what is measured). A change shows in the
+  // frame painted right after that look.
+  let queued = false;
+  new MutationObserver(() => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; look(); });
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                             attributeFilter: ['d', 'disabled', 'class']});
+  look();
+  rb.feed = window.__rbFeed || [];  // watch_feed(page), before the page loaded
   document.addEventListener('click', (e) => {
     const b = e.target.closest('[class*="st-key-btn_"]');
     if (b) {
@@ -121,6 +122,28 @@ def watch_socket(page) -> Socket:
 
     page.on("websocket", on_socket)
     return socket
+
+
+# The live feed's frames (rnnlab/ui/feed.py: server-sent events), time and size of each: the page opens its
+# feed as it loads, so this goes in before any page script (page.add_init_script).
+FEED_SPY = r"""
+(() => {
+  const frames = window.__rbFeed = [];
+  const Source = window.EventSource;
+  window.EventSource = function (url, options) {
+    const source = new Source(url, options);
+    source.addEventListener('message', (e) => frames.push([performance.now(), e.data.length]));
+    return source;
+  };
+  window.EventSource.prototype = Source.prototype;
+  Object.assign(window.EventSource, {CONNECTING: 0, OPEN: 1, CLOSED: 2});
+})()
+"""
+
+
+def watch_feed(page) -> None:
+    """Count the live feed's frames in `page` from its next load on (call before page.goto)."""
+    page.add_init_script(FEED_SPY)
 
 
 def install(page) -> None:

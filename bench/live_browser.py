@@ -56,6 +56,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         socket = rb.watch_socket(page)
+        rb.watch_feed(page)
         page.goto(f"{url}/?{query}")
         wait_for_app(page)
         page.wait_for_selector(".st-key-btn_train button")

@@ -4,7 +4,7 @@ Why not reruns: a Streamlit rerun repaints the whole app in the browser, about 5
 fragment that holds one line of text (measured in Chromium on a 2-core machine), so a view redrawn by
 reruns ten times a second costs half a core per watching tab before any chart is drawn, and a script
 run on the server for each. With the feed the page runs when a run starts and when it stops; in
-between the server sends each chart only what changed, at most twelve times a second, and nothing
+between the server sends each chart only what changed, at most eleven times a second, and nothing
 while nothing changes. When the run stops computing the stream says `ended` (the browser reruns the
 page once, for its buttons and verdict) and stays open for the session's next run, so a Train click's
 first steps reach the charts without waiting for the page to rerun.
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-PERIOD = 1 / 12  # seconds between looks at the run: twelve a second, so ten or more reach the screen
+PERIOD = 1 / 11  # seconds between looks at the run: eleven a second, so ten or more reach the screen
 STALE_SECONDS = 900.0  # a view nobody published or read for this long is forgotten (its session is gone)
 PREFIX = "api/live/"
 

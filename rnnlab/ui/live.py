@@ -191,7 +191,7 @@ def _publish(ws) -> str:
 
 _FEED_TOKEN = "_live_feed_token"
 WINDOW_SECONDS = 1.0  # the window chart's pace in the feed (the loss chart takes every frame)
-STATUS_SECONDS = 4.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
+STATUS_SECONDS = 5.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
 
 
 def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple:
@@ -296,7 +296,8 @@ def _number(value: float | None) -> str:
 def _status(run: LiveRun, view: RunView) -> None:
     if view.phase == "starting":
         st.caption("Starting the training process...")
-    elif view.phase == "queued":
+        return
+    if view.phase == "queued":
         st.warning(f"Waiting for a free CPU: the server is busy with other runs ({view.queue_position} waiting).")
     elif view.phase == "paused":
         st.caption(f"Paused at step {view.step:,}. **Resume** continues, **Step** takes one step.")
@@ -305,5 +306,9 @@ def _status(run: LiveRun, view: RunView) -> None:
         return
     elif view.phase == "stopped":
         st.caption(view.message)
+    if view.phase in ACTIVE and view.val_loss is None:
+        # Nothing to judge before the first validation; and judging prepares the series' reference answers
+        # (a tenth of a second of the server's interpreter) just when the run's first frames should go out.
+        return
     # What the curves say, with the evidence: green only for a finished run that learned.
     run_status.show_verdict(run, view)
