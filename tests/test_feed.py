@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 from jobs_support import config, start_runs, wait_for, warm_fork_server
@@ -82,6 +83,51 @@ def test_an_unknown_or_withdrawn_token_reads_nothing():
     feed.publish(token, None)
     assert read_stream(token)[0] == 404
     assert feed.next_frame(token, {}) == (None, False, True)
+
+
+def read_within(token: str, seconds: float) -> list[tuple[str, dict]]:
+    """The stream's events, read to its end; fails if that takes longer than `seconds`."""
+    async def read():
+        response = await feed._stream(Request(token))
+        return [chunk async for chunk in response.body_iterator]
+
+    chunks = asyncio.run(asyncio.wait_for(read(), seconds))
+    return [block.split("\n")[0] for block in "".join(chunks).split("\n\n") if block.strip()]
+
+
+def test_a_new_source_is_looked_at_as_soon_as_it_is_published(monkeypatch):
+    # Between looks a stream waits PERIOD (here a minute); a Train click publishes the new run's source,
+    # which must reach the stream at once, not at its next look.
+    monkeypatch.setattr(feed, "PERIOD", 60.0)
+    token = feed.new_token()
+    feed.publish(token, lambda sent: (None, False))
+
+    def the_click():
+        def source(sent: dict):
+            feed.publish(token, None)  # one frame, then the page is gone
+            return {"run": 2}, False
+
+        feed.publish(token, source)
+
+    threading.Timer(0.2, the_click).start()
+    assert read_within(token, 20.0) == ['data: {"run":2}', "event: end"]
+
+
+def test_a_starting_run_is_looked_at_often_until_its_first_step(monkeypatch):
+    monkeypatch.setattr(feed, "PERIOD", 60.0)
+    token = feed.new_token()
+    looks = {"n": 0}
+
+    def source(sent: dict):
+        looks["n"] += 1
+        sent["starting"] = looks["n"] < 5  # four looks find the run starting, the fifth its first step
+        if looks["n"] < 5:
+            return None, False
+        feed.publish(token, None)
+        return {"step": 1}, False
+
+    feed.publish(token, source)
+    assert read_within(token, 20.0) == ['data: {"step":1}', "event: end"]
 
 
 def test_tokens_cannot_be_guessed():

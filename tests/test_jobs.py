@@ -82,6 +82,27 @@ def test_the_job_owns_its_step_budget_and_reports_it():
                                                   worker.trainer.model.state_dict().values(), strict=True))
 
 
+def test_a_turn_keeps_the_slot_across_chunks_and_gives_it_back_with_the_last():
+    # A job alone gets a long turn: it reports every chunk but asks for no slot until the turn is over
+    # (here: until its 500 steps are done). Its first chunk is a single step, on screen at once.
+    worker, pipe = job(paused=False)
+    worker.take_turn(3600.0)
+    chunks = [c for c in pipe.sent if isinstance(c, m.Chunk)]
+    assert len(chunks) >= 2 and chunks[0].block.shape[1] == 1
+    assert [c.releases for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert sum(c.block.shape[1] for c in chunks) == 500 and worker.trainer.finished
+    # When other jobs wait, the server gives a turn of one chunk.
+    worker, pipe = job(paused=False)
+    worker.take_turn(0.0)
+    assert [c.releases for c in pipe.sent if isinstance(c, m.Chunk)] == [True]
+
+
+def test_a_job_paused_between_chunks_gives_its_slot_straight_back():
+    worker, pipe = job(paused=True)
+    worker.take_turn(3600.0)
+    assert pipe.sent == [m.Chunk(pipe.sent[0].block, None, None, m.State(True))] and pipe.sent[0].releases
+
+
 def test_pause_clears_the_budget_and_a_repeated_control_reports_nothing_new():
     worker, pipe = job(paused=False)
     worker.handle(m.Step(5))

@@ -70,6 +70,7 @@ from rnnlab.learn.models import SequenceModel, build_model
 from rnnlab.learn.trainer import Progress, Snapshot
 from rnnlab.series import data
 
+TURN_SECONDS = 0.5  # a job's turn on a compute slot when no other job waits for one
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
 ACTIVE = ("starting", "running", "queued")  # phases in which a run computes (or is about to)
@@ -376,8 +377,9 @@ class LiveRun:
                     self._state = state
             case Want():
                 self._wanted.set()
-            case Chunk(block, last, snapshot, state):
-                self._release()
+            case Chunk(block, last, snapshot, state, releases):
+                if releases:
+                    self._release()
                 self._publish(block, last, snapshot, state)
             case Weights(request, payload, reason):
                 self._take_weights(read_weights(payload), request, reason)
@@ -446,7 +448,8 @@ class LiveRun:
             if not self._holding:  # the job ended while this thread waited: the watcher released nothing
                 self._slots.release()
                 return
-            self._send(Go())
+            # A long turn only when nobody else waits (a job that starts waiting meanwhile waits at most TURN_SECONDS).
+            self._send(Go(TURN_SECONDS if self._slots.waiting == 0 else 0.0))
 
     def _release(self) -> None:
         with self._lock:

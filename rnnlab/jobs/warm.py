@@ -1,18 +1,22 @@
-"""Imported once by the job fork server: warms PyTorch up there, so every job forked from it starts warm."""
+"""Imported once by the job fork server: warms PyTorch up there, so every job forked from it starts warm.
 
-import os
+The warm-up (seconds of imports and a few steps, as the server itself starts) runs on a thread of lower
+priority, so it does not slow the first page. The fork server's own thread keeps the normal priority:
+a new job starts (unpickles, builds its trainer, takes its first steps) at once even while the page
+reruns for the click, and lowers its own priority after its first chunk (rnnlab.jobs.worker)."""
 
-# Jobs (forked from here, so they inherit it) yield the CPU to the web server and the browsers when the
-# cores are contended: a page stays responsive while runs train, and a server's start (this process
-# imports PyTorch for seconds) does not slow the first page. Alone on a core a job runs as fast as before.
-# RNNLAB_JOB_NICENESS sets it (0: jobs compete with the server on equal terms).
-try:
-    JOB_NICENESS = int(os.environ.get("RNNLAB_JOB_NICENESS", "10"))
-except ValueError:  # a typo must not stop every run from starting: keep the default
-    JOB_NICENESS = 10
-if JOB_NICENESS > 0:
-    os.nice(JOB_NICENESS)
+import threading
 
-from rnnlab.jobs.worker import warm_up  # noqa: E402  (after the niceness: the imports are the slow part)
+from rnnlab.jobs.context import lower_priority
 
-warm_up()
+
+def _warm_up() -> None:
+    lower_priority()  # this thread only
+    from rnnlab.jobs.worker import warm_up
+
+    warm_up()
+
+
+_thread = threading.Thread(target=_warm_up, name="rnnlab-job-warm-up")
+_thread.start()
+_thread.join()

@@ -16,6 +16,7 @@ import torch
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.jobs.context import lower_priority
 from rnnlab.jobs.messages import (
     AskWeights,
     Chunk,
@@ -36,7 +37,7 @@ from rnnlab.jobs.messages import (
 from rnnlab.learn.history import block_of
 from rnnlab.learn.trainer import Trainer
 
-CHUNK_SECONDS = 0.05  # a job gives its slot back this often, so queued jobs take turns
+CHUNK_SECONDS = 0.05  # a job reports its steps this often, and gives its slot back this often when others wait
 SNAPSHOT_SECONDS = 0.25  # how often the current window is captured (the live feed shows one a second)
 
 
@@ -51,6 +52,7 @@ class _Job:
         self.stopping = False
         self.snapshot_at = 0.0
         self.next_at = 0.0  # when the next paced step is due
+        self.started = False  # the first chunk is done (one step, at the fork server's priority)
 
     @property
     def idle(self) -> bool:
@@ -96,7 +98,8 @@ class _Job:
                 self.stopping = True
             timeout = 0.0
 
-    def wait_for_slot(self) -> bool:
+    def wait_for_slot(self) -> float | None:
+        """Ask for a compute slot; the turn's length in seconds, or None if the job is stopping meanwhile."""
         self.conn.send(Want())
         while not self.stopping:
             try:
@@ -105,9 +108,9 @@ class _Job:
                 self.stopping = True
                 break
             if isinstance(message, Go):
-                return True
+                return message.turn
             self.handle(message)
-        return False
+        return None
 
     def run(self) -> None:
         while not self.stopping and not self.trainer.finished:
@@ -115,24 +118,40 @@ class _Job:
             if self.idle:
                 self.drain(timeout=0.5)
                 continue
-            if not self.wait_for_slot():
+            turn = self.wait_for_slot()
+            if turn is None:
                 break
-            if self.idle:  # paused while it waited: give the slot straight back
-                self.report(Chunk(block_of([]), None, None, self.state))
-                continue
-            self.chunk()
-            self.periodic_weights()
+            self.take_turn(turn)
             if self.speed and not self.stopping:
                 # Paced to a clock, not a sleep after each step, so 50 steps/s means 50 whatever a step costs.
                 self.next_at = max(self.next_at + 1.0 / self.speed, time.monotonic() - 1.0 / self.speed)
                 self.drain(timeout=max(0.0, self.next_at - time.monotonic()))
 
-    def chunk(self) -> None:
+    def take_turn(self, seconds: float) -> None:
+        """Chunks of steps, each reported as it is done, until the turn is over; the last gives the slot back."""
+        ends = time.monotonic() + seconds
+        while not self.stopping:  # a stopped job's slot is released by the server when its pipe closes
+            if self.idle:  # paused while it waited for the slot or between chunks: give the slot straight back
+                self.report(Chunk(block_of([]), None, None, self.state))
+                return
+            released = self.chunk(ends)
+            self.periodic_weights()
+            if not self.started:
+                # The first step is on screen as soon as it can be; then the job gives way to the server
+                # and the browsers (the fork server keeps the normal priority for that first moment).
+                self.started = True
+                lower_priority()
+            if released:
+                return
+            self.drain()
+
+    def chunk(self, turn_ends: float = 0.0) -> bool:
+        """About CHUNK_SECONDS of steps, reported; True when the report gave the slot back (the turn is over)."""
         trainer, done = self.trainer, []
         if self.state.paused or time.monotonic() - self.snapshot_at > SNAPSHOT_SECONDS:
             self.snapshot_at = time.monotonic()
             trainer.request_snapshot()
-        deadline = time.monotonic() + CHUNK_SECONDS
+        deadline = time.monotonic() + (CHUNK_SECONDS if self.started else 0.0)
         limit = self.state.budget if self.state.paused else None
         while not trainer.finished:
             done.append(next(trainer))
@@ -143,7 +162,10 @@ class _Job:
         if self.state.paused:
             self.state = State(True, max(0, self.state.budget - len(done)))
         snapshot = next((p.snapshot for p in reversed(done) if p.snapshot is not None), None)
-        self.report(Chunk(block_of(done), done[-1]._replace(snapshot=None), snapshot, self.state))
+        # Paced jobs sleep between steps: they never keep a slot they are not using.
+        releases = bool(self.speed) or trainer.finished or self.idle or time.monotonic() + CHUNK_SECONDS / 2 >= turn_ends
+        self.report(Chunk(block_of(done), done[-1]._replace(snapshot=None), snapshot, self.state, releases))
+        return releases
 
     def periodic_weights(self) -> None:
         if self.weights_every and time.monotonic() - self.weights_at >= self.weights_every:

@@ -40,6 +40,7 @@ def _warm_up() -> None:
     # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
     torch.set_num_threads(1)
     import rnnlab.ui.session  # noqa: F401  (the Train click's import, done now)
+    import rnnlab.ui.exports  # noqa: F401  (the Train page's once there is a run: nbformat, a tenth of a second)
 
 
 def warm_up_in_background() -> None:

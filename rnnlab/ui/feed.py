@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 PERIOD = 1 / 11  # seconds between looks at the run: eleven a second, so ten or more reach the screen
+STARTING_PERIOD = 0.015  # between looks while a run starts (a source sets sent["starting"]): its first step shows at once
 STALE_SECONDS = 900.0  # a view nobody published or read for this long is forgotten (its session is gone)
 PREFIX = "api/live/"
 
@@ -36,6 +37,7 @@ Source = Callable[[dict], tuple[Frame | None, bool]]
 
 _lock = threading.Lock()
 _sources: dict[str, tuple[Source, float]] = {}  # token -> (source, last published or read, monotonic)
+_wakers: dict[str, Callable[[], None]] = {}  # token -> wakes its open stream (a new source looks at once)
 
 
 def new_token() -> str:
@@ -57,6 +59,9 @@ def publish(token: str, source: Source | None) -> None:
             _sources.pop(token, None)
         else:
             _sources[token] = (source, now)
+        wake = _wakers.get(token)
+    if wake is not None:
+        wake()
 
 
 def next_frame(token: str, sent: dict) -> tuple[Frame | None, bool, bool]:
@@ -83,21 +88,39 @@ async def _stream(request: Any) -> Any:
     if not known(token):
         return PlainTextResponse("No live view under this address (its run has stopped).", status_code=404)
 
+    loop, woken = asyncio.get_running_loop(), asyncio.Event()
+
+    def wake() -> None:  # from a script run's thread (publish)
+        loop.call_soon_threadsafe(woken.set)
+
     async def events():
         sent: dict = {}
         clock = time.monotonic()
-        while True:
-            frame, ended, gone = next_frame(token, sent)
-            if frame is not None:
-                yield "data: " + json.dumps(frame, separators=(",", ":")) + "\n\n"
-            if ended:
-                yield "event: ended\ndata: {}\n\n"
-            if gone:
-                yield "event: end\ndata: {}\n\n"
-                return
-            # On a fixed clock, so building and sending a frame does not slow the pace; never a burst to catch up.
-            clock = max(clock + PERIOD, time.monotonic())
-            await asyncio.sleep(clock - time.monotonic())
+        with _lock:
+            _wakers[token] = wake
+        try:
+            while True:
+                frame, ended, gone = next_frame(token, sent)
+                if frame is not None:
+                    yield "data: " + json.dumps(frame, separators=(",", ":")) + "\n\n"
+                if ended:
+                    yield "event: ended\ndata: {}\n\n"
+                if gone:
+                    yield "event: end\ndata: {}\n\n"
+                    return
+                # On a fixed clock, so building and sending a frame does not slow the pace; never a burst to
+                # catch up. A new source (a Train click) is looked at as soon as it is published.
+                clock = max(clock + (STARTING_PERIOD if sent.get("starting") else PERIOD), time.monotonic())
+                woken.clear()
+                try:
+                    await asyncio.wait_for(woken.wait(), clock - time.monotonic())
+                    clock = time.monotonic()
+                except TimeoutError:
+                    pass
+        finally:
+            with _lock:
+                if _wakers.get(token) is wake:
+                    del _wakers[token]
 
     # no-store: a proxy must not cache a live stream; X-Accel-Buffering: nginx must not hold it back.
     return StreamingResponse(events(), media_type="text/event-stream",

@@ -231,7 +231,7 @@ def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
         view = run.view()
         active = view.phase in ACTIVE
         ended = bool(sent.get("active")) and not active and sent.get("run") == id(run)
-        sent.update(active=active, run=id(run))
+        sent.update(active=active, run=id(run), starting=active and not view.step)
         if sent.get("view") == (id(run), run.number, view.version) and not ended:
             return None, False
         sent["view"] = (id(run), run.number, view.version)

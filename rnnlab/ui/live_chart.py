@@ -65,7 +65,7 @@ function plotly() {
 // axes or anything but the points changed. Axes the chart manages get headroom (MARGIN) in the
 // direction the data grow, so a growing loss curve leaves them rarely. An axis the user zoomed or
 // panned stays theirs until a double click gives it back.
-const MARGIN = {grow: 0.4, pad: 0.08, logPad: 0.15};
+const MARGIN = {grow: 0.4, pad: 0.08, logPad: 0.15, ahead: 2.0, cap: 3};
 const DTYPES = {f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array,
                 u2: Uint16Array, i1: Int8Array, u1: Uint8Array};
 
@@ -121,6 +121,27 @@ function headroom({low, high, log, letter}) {
   return [low - pad, high + pad];
 }
 
+// Headroom that lasts: the step axis also gets MARGIN.ahead seconds of its growth since the last full draw
+// (at most MARGIN.cap spans), so a run's first seconds (steps 1 to 2,000) cost a few full draws instead of
+// one per frame (each 60-140 ms of a core without a GPU). Values (a loss) move both ways: padding only.
+function lasting(chart, found) {
+  const now = performance.now();
+  const before = chart.extents;
+  chart.extents = {at: now, found};
+  const ranges = {};
+  for (const [name, e] of Object.entries(found)) {
+    let range = headroom(e);
+    const last = before && before.found[name];
+    const seconds = last ? (now - before.at) / 1000 : 0;
+    if (range && seconds > 0 && e.letter === 'x') {
+      const growth = Math.max(0, e.high - last.high) * MARGIN.ahead / seconds;
+      range = [range[0], Math.max(range[1], e.high + Math.min(growth, MARGIN.cap * (range[1] - range[0])))];
+    }
+    ranges[name] = range;
+  }
+  return ranges;
+}
+
 function fits(chart, found) {
   const full = chart.div._fullLayout;
   for (const [name, e] of Object.entries(found)) {
@@ -136,9 +157,10 @@ function fits(chart, found) {
 // A full draw: the figure with managed axes given their headroom, user-set axes as the user left them.
 function full(chart, figure, found) {
   const layout = {...figure.layout};
-  for (const [name, e] of Object.entries(found || {})) {
+  const room = found ? lasting(chart, found) : {};
+  for (const name of Object.keys(room)) {
     const now = chart.div._fullLayout && chart.div._fullLayout[name];
-    const range = chart.user[name] && now ? now.range.slice() : headroom(e);
+    const range = chart.user[name] && now ? now.range.slice() : room[name];
     if (range) layout[name] = {...(layout[name] || {}), range, autorange: false};
   }
   const config = {...CONFIG, toImageButtonOptions: {format: 'png', filename: chart.name, scale: 2}};
