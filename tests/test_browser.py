@@ -215,6 +215,8 @@ def pause(page) -> None:
 
 def test_live_charts_keep_their_node_and_never_show_a_blank_frame(server, page):
     start_training(page, server)
+    # The status says "Starting..." only until the job runs (it is re-read every 5 s once the run computes).
+    wait_for(lambda: page.get_by_text("Starting the training process").count() == 0, timeout=3)
     keys = ["loss_chart", "window_chart"]
     mark_charts(page, keys)
     before = draws(page, "loss_chart")

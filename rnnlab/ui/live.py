@@ -162,7 +162,9 @@ def live_view(run: LiveRun | None) -> None:
     active = view is not None and view.phase in ACTIVE
     address = _publish(workspace() if "rnnlab.ui.session" in sys.modules else None)
     live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address)
-    st.fragment(run_every=STATUS_SECONDS if active else None)(_status_slot)(run, active)
+    phase = view.phase if view is not None else "idle"
+    every = STARTING_SECONDS if phase == "starting" else STATUS_SECONDS if active else None
+    st.fragment(run_every=every)(_status_slot)(run, phase)
     left, right = st.columns(2)
     with left:
         if run is None:
@@ -192,6 +194,7 @@ def _publish(ws) -> str:
 _FEED_TOKEN = "_live_feed_token"
 WINDOW_SECONDS = 1.0  # the window chart's pace in the feed (the loss chart takes every frame)
 STATUS_SECONDS = 5.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
+STARTING_SECONDS = 0.25  # the status's pace while the job starts: "Starting..." must not outlive the first steps
 
 
 def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple:
@@ -254,7 +257,7 @@ def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
     return frame
 
 
-def _status_slot(run: LiveRun | None, was_active: bool) -> None:
+def _status_slot(run: LiveRun | None, was: str) -> None:
     """Where the run's status and verdict go; a slow fragment while the run computes."""
     if run is None:
         from rnnlab.ui.settings import landing_shown
@@ -268,8 +271,8 @@ def _status_slot(run: LiveRun | None, was_active: bool) -> None:
     view = run.view()
     with st.container():
         _status(run, view)
-    if was_active and view.phase not in ACTIVE:
-        st.rerun()  # the run ended or paused: redraw the whole page once, buttons included
+    if was in ACTIVE and view.phase not in ACTIVE or (was == "starting" and view.phase != "starting"):
+        st.rerun()  # the run started, ended or paused: redraw the whole page once (buttons, this slot's pace)
 
 
 _EMPTY_LOSS = charts.empty_figure("Loss", "step", "loss")
