@@ -2,13 +2,14 @@
 
 Every message is sent between two optimisation steps. A job asks for a compute slot (Want) before each
 turn and gives it back with the turn's last chunk, so the server's cap on computing jobs holds across
-processes. A turn is one chunk when other jobs wait, longer when none does: a job alone then never
-stops to ask (a turn per 50 ms chunk cost it about a tenth of its speed, measured against the bare loop). The job owns its control state (State: pause and step budget) and reports it with
-Ready, with every Chunk and whenever a control changes it; the server keeps no copy of its own.
+processes. A turn is one chunk when other jobs wait, longer when none does: a job alone then seldom
+stops to ask (a turn per 50 ms chunk cost it 10-20% of its speed, measured against the bare loop).
+The job owns its control state (State: pause and step budget) and reports it with Ready, with every
+Chunk and whenever a control changes it; the server keeps no copy of its own.
 
   server -> job: Go(turn)  Pause  Resume  Step(n)  SetLr(lr)  SetSpeed(steps_per_s)  AskWeights(request)  Stop
-  job -> server: Ready(state)  State  Want  Chunk(block, last, snapshot, state, releases)  Weights(request, payload, reason)
-                 End(status, message, payload)  Failed(message)
+  job -> server: Ready(state)  State  Want  Chunk(block, last, snapshot, state, releases)
+                 Weights(request, payload, reason)  End(status, message, payload)  Failed(message)
 
 Weights travel as torch.save bytes (see worker.weights_bytes)."""
 

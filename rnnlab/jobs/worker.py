@@ -163,7 +163,8 @@ class _Job:
             self.state = State(True, max(0, self.state.budget - len(done)))
         snapshot = next((p.snapshot for p in reversed(done) if p.snapshot is not None), None)
         # Paced jobs sleep between steps: they never keep a slot they are not using.
-        releases = bool(self.speed) or trainer.finished or self.idle or time.monotonic() + CHUNK_SECONDS / 2 >= turn_ends
+        turn_over = time.monotonic() + CHUNK_SECONDS / 2 >= turn_ends
+        releases = bool(self.speed) or trainer.finished or self.idle or turn_over
         self.report(Chunk(block_of(done), done[-1]._replace(snapshot=None), snapshot, self.state, releases))
         return releases
 

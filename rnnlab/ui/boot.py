@@ -39,8 +39,9 @@ def _warm_up() -> None:
     # Small recurrent models run fastest on one thread; several intra-op threads per job
     # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
     torch.set_num_threads(1)
-    import rnnlab.ui.session  # noqa: F401  (the Train click's import, done now)
-    import rnnlab.ui.exports  # noqa: F401  (the Train page's once there is a run: nbformat, a tenth of a second)
+    # The click's import first, then the Train page's once there is a run (nbformat: a tenth of a second).
+    import rnnlab.ui.session  # noqa: F401, I001
+    import rnnlab.ui.exports  # noqa: F401
 
 
 def warm_up_in_background() -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 PERIOD = 1 / 11  # seconds between looks at the run: eleven a second, so ten or more reach the screen
-STARTING_PERIOD = 0.015  # between looks while a run starts (a source sets sent["starting"]): its first step shows at once
+STARTING_PERIOD = 0.015  # between looks while a run starts (sent["starting"]): its first step shows at once
 STALE_SECONDS = 900.0  # a view nobody published or read for this long is forgotten (its session is gone)
 PREFIX = "api/live/"
 
