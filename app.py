@@ -5,9 +5,10 @@ charts (rnnlab/ui/feed.py), so a live run never reruns the page ten times a seco
 the whole app in the browser (about 50 ms of a core each, measured)."""
 
 import streamlit as st
+from starlette.middleware import Middleware
 
-from rnnlab.ui.boot import warm_up_in_background
+from rnnlab.ui.boot import AppScripts, warm_up_in_background
 from rnnlab.ui.feed import routes
 
 warm_up_in_background()  # the fork server and the first page's imports, while the browser loads the app
-app = st.App("dashboard.py", routes=routes())
+app = st.App("dashboard.py", routes=routes(), middleware=[Middleware(AppScripts)])

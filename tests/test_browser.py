@@ -107,6 +107,23 @@ def test_a_shared_link_applies_its_settings(server, page):
     no_exception(page)
 
 
+def test_the_share_link_copies_the_settings(server, page):
+    page.goto(server + "/?preset=udacity-sine&hidden=48")
+    wait_for_app(page)
+    page.get_by_text("Share these settings").click()
+    box = page.locator(".rnnlab-copy-link")
+    box.wait_for(state="visible", timeout=10_000)
+    link = box.locator("code").inner_text()
+    assert link.startswith(server) and "hidden=48" in link and "preset=udacity-sine" in link
+    page.evaluate("""() => { window.__copied = null; navigator.clipboard.writeText = async (t) => {
+        window.__copied = t; }; }""")  # headless Chromium may refuse the real clipboard: catch what is written
+    box.locator("button").click()
+    page.wait_for_function("() => window.__copied !== null", timeout=5_000)
+    assert page.evaluate("window.__copied") == link
+    assert box.locator("button").inner_text() == "Copied"
+    no_exception(page)
+
+
 def test_a_bad_link_gives_a_warning_not_a_traceback(server, page):
     page.goto(server + "/?hidden=99999&cell=banana")
     wait_for_app(page)

@@ -3,7 +3,7 @@ Train off with the reason when settings cannot run, the trained config equal to 
 the charts belong to a previous run, a sequence length fitted to an upload, options in words."""
 
 import pytest
-from test_pages import app, no_job_left_behind  # noqa: F401  (the fixture stops every job a test starts)
+from test_pages import app, no_job_left_behind, share_link  # noqa: F401  (the fixture stops every job a test starts)
 
 from rnnlab import classroom
 from rnnlab.config import FIELDS, RunConfig
@@ -73,7 +73,7 @@ def test_hidden_controls_are_gone_and_their_values_still_apply():
     assert {"cfg_seq_len", "cfg_steps", "cfg_data", "preset_choice"} <= keys
     config = at.session_state["config"]
     assert (config.train.lr, config.train.optimizer, config.model.cell) == (0.03, "adam", "rnn")
-    assert "hide=lr%2Coptimizer%2Cmodel" in at.sidebar.code[0].value  # a class link passed on stays one
+    assert "hide=lr%2Coptimizer%2Cmodel" in share_link(at)  # a class link passed on stays one
     assert str(at.query_params["hide"]).strip("[]'\"") == "lr,optimizer,model"  # a reload keeps the view
     # Another preset changes what is shown, not what the link fixed.
     at.selectbox(key="preset_choice").set_value("lstm-load").run()
@@ -95,19 +95,19 @@ def test_unknown_names_warn_like_a_bad_link_and_plain_links_get_no_restrictions(
     assert any("'banana'" in w.value for w in at.warning)
     assert "cfg_lr" not in widget_keys(at)
     plain = app({"hidden": "48"})
-    assert "hide" not in plain.sidebar.code[0].value and "lock" not in plain.sidebar.code[0].value
+    assert "hide" not in share_link(plain) and "lock" not in share_link(plain)
 
 
 def test_the_projector_view_stays_out_of_the_share_link():
     at = app({"view": "present", "lock": "lr"})
-    link = at.sidebar.code[0].value
+    link = share_link(at)
     assert "lock=lr" in link and "view" not in link
     assert any("stMetricValue" in h.proto.body for h in at.get("html"))
 
 
 def test_hiding_the_sidebar_hides_the_preset_and_the_share_link():
     at = app({"hide": "sidebar", "preset": "lstm-load"})
-    assert not widget_keys(at) and not at.sidebar.code
+    assert not widget_keys(at) and share_link(at) is None
     assert at.session_state["config"].data.data == "load"
 
 

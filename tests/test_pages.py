@@ -42,6 +42,15 @@ def live_metric(at: AppTest, label: str) -> dict:
     raise AssertionError("no live metrics on the page")
 
 
+def share_link(at: AppTest) -> str | None:
+    """The sidebar's "Share these settings" link (rnnlab.ui.copy_link), or None when the sidebar has none."""
+    for element in at.sidebar.get("bidi_component"):
+        data = json.loads(element.proto.json)
+        if "link" in data:
+            return data["link"]
+    return None
+
+
 def step_count(at: AppTest) -> int:
     return int(metric(at, "Step").replace(",", ""))
 
@@ -119,7 +128,7 @@ def test_train_pause_step_reset_cycle():
     at.button(key="btn_train").click().run()
     wait_until(at, lambda a: step_count(a) > 10)
     # the live metrics, loss curve and prediction vs target (rnnlab.ui.live_chart)
-    assert len(at.get("bidi_component")) == 3
+    assert len(at.main.get("bidi_component")) == 3
 
     at.button(key="btn_pause").click().run()
     paused_at = step_count(at)
@@ -232,14 +241,14 @@ def test_an_uploaded_csv_becomes_the_series():
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_inside_page_draws_states_gates_and_gradients(cell):
     at = app({"cell": cell, "seq_len": "30"}, page="pages/inside.py")
-    charts = at.get("bidi_component")  # live charts (rnnlab.ui.live_chart)
+    charts = at.main.get("bidi_component")  # live charts (rnnlab.ui.live_chart)
     # h heatmap (+ c for LSTM), gates (none for a plain RNN), gradient through time
     assert len(charts) == {"rnn": 2, "lstm": 4, "gru": 3}[cell]
     if cell == "rnn":
         assert "no gates" in at.info[0].value
     at.toggle(key="inside_compare").set_value(True).run()
     assert not at.exception
-    figure = json.loads(at.get("bidi_component")[-1].proto.json)["figure"]
+    figure = json.loads(at.main.get("bidi_component")[-1].proto.json)["figure"]
     # the three fresh cells by their names, the run's own model beside them
     assert [trace["name"] for trace in figure["data"]] == ["RNN (fresh)", "LSTM (fresh)", "GRU (fresh)",
                                                            {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell]]
@@ -279,7 +288,7 @@ def test_runs_page_compares_three_cells_and_diffs_two():
     wait_until(at, lambda a: a.dataframe and set(a.dataframe[0].value["status"]) == {"finished"})
     table = at.dataframe[0].value
     assert list(table["cell"]) == ["rnn", "lstm", "gru"]
-    assert "compare lstm (lstm)" in at.get("bidi_component")[0].proto.json
+    assert "compare lstm (lstm)" in at.main.get("bidi_component")[0].proto.json
     assert [b.label for b in at.get("download_button")] == [
         "Download run", "Download history", "Download config", "Download weights", "Export PyTorch script",
         "Export notebook"]
@@ -389,5 +398,5 @@ def test_an_oversized_model_is_refused_with_the_reason():
 
 def test_the_sidebar_offers_a_link_that_carries_the_settings():
     at = app({"preset": "udacity-sine", "hidden": "48"})
-    link = at.sidebar.code[0].value
+    link = share_link(at)
     assert "preset=udacity-sine" in link and "hidden=48" in link

@@ -49,7 +49,7 @@ def fresh_lstm_norms(forget_bias: str, toggle: bool) -> list:
     at.toggle(key="inside_compare").set_value(True).run()
     at.toggle(key="inside_bias").set_value(toggle).run()
     assert not at.exception
-    figure = json.loads(at.get("bidi_component")[-1].proto.json)["figure"]
+    figure = json.loads(at.main.get("bidi_component")[-1].proto.json)["figure"]
     return next(trace["y"] for trace in figure["data"] if trace["name"] == "LSTM (fresh)")
 
 

@@ -43,11 +43,11 @@ def test_inside_layer_choice_changes_the_probed_layer():
     layer = next(s for s in at.selectbox if s.label == "Layer")
     assert layer.value == 2  # the top one by default
     assert any("layer 3 of 3" in c.value for c in at.caption)
-    top = [c.proto.json for c in at.get("bidi_component")]
+    top = [c.proto.json for c in at.main.get("bidi_component")]
     layer.set_value(0).run()
     assert not at.exception
     assert any("layer 1 of 3" in c.value for c in at.caption)
-    bottom = [c.proto.json for c in at.get("bidi_component")]
+    bottom = [c.proto.json for c in at.main.get("bidi_component")]
     assert "layer 1" in bottom[0] and "layer 3" in top[0]  # the heatmap's title names its layer
     assert bottom[-1] != top[-1]  # another gradient curve
 

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from rnnlab.config import RunConfig
 from rnnlab.learn import history as history_mod
-from rnnlab.learn.trainer import LOSSES, spread_windows, warm_sequence
 from rnnlab.series import data as data_mod
 
 __all__ = ["Reference", "LrChange", "Verdict", "reference_losses", "reference_for", "lr_changes", "lr_text",
@@ -72,7 +70,13 @@ class Reference:
 
 
 def reference_losses(config: RunConfig, prepared: data_mod.Prepared) -> Reference:
-    """The two trivial answers scored exactly as the trainer scores validation (same windows, same loss)."""
+    """The two trivial answers scored exactly as the trainer scores validation (same windows, same loss).
+    The only part of the verdict that needs PyTorch (imported here: the server judges a run's first steps
+    without it)."""
+    import torch
+
+    from rnnlab.learn.trainer import LOSSES, spread_windows, warm_sequence
+
     t, m = config.train, config.model
     loss_fn = LOSSES[t.loss]()
     if t.regime == "streaming" and m.head == "seq2seq":

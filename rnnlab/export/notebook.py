@@ -19,15 +19,12 @@ import pandas as pd
 from nbformat import v4
 
 from rnnlab.config import RunConfig
-from rnnlab.export.script import export_filename, export_script
+from rnnlab.export.names import notebook_filename
+from rnnlab.export.script import export_script
 
 __all__ = ["export_notebook", "notebook_filename"]
 
 _SECTION = re.compile(r"^# --- (.+?) -+\s*$")
-
-
-def notebook_filename(config: RunConfig) -> str:
-    return export_filename(config).removesuffix(".py") + ".ipynb"
 
 
 def export_notebook(config: RunConfig, frame: pd.DataFrame | None = None) -> str:

@@ -29,6 +29,7 @@ from torch import nn
 from rnnlab.config import FIELD_BY_NAME, FIELDS, UPLOAD_NAME, RunConfig
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.export import template as tpl
+from rnnlab.export.names import export_filename
 from rnnlab.learn import trainer as trainer_mod
 from rnnlab.learn.models import CELLS, build_model, open_forget_gate
 from rnnlab.learn.trainer import LOSSES, OPTIMIZERS
@@ -58,12 +59,6 @@ _TRAINER_RULES = (trainer_mod.spread_windows, trainer_mod.warm_sequence, trainer
 
 
 # --- the script ---------------------------------------------------------------------------------
-
-def export_filename(config: RunConfig) -> str:
-    """A file name for the script: the preset's, or the cell's and the series'."""
-    stem = config.preset or f"{config.model.cell}_{config.data.data}"
-    return f"rnnlab_{re.sub(r'[^a-z0-9]+', '_', stem.lower())}.py"
-
 
 def export_script(config: RunConfig, frame: pd.DataFrame | None = None) -> str:
     """A standalone script (torch, numpy, pandas) that trains `config` and reproduces the app's loss curve.

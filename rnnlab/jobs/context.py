@@ -1,7 +1,7 @@
 """The jobs' multiprocessing context: a fork server that imported PyTorch and trained a few steps once.
 
-Apart from the runner, which imports PyTorch: a server starts the fork server first thing (start_fork_server),
-so the fork server's imports run on one core while the server's own run on the other, instead of after them."""
+Apart from the job layer's other modules: a server starts the fork server first thing (start_fork_server), so
+the fork server's imports (PyTorch) run on one core while the server loads the app on the other."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from multiprocessing import forkserver
 
 _lock = threading.Lock()
 _context: multiprocessing.context.BaseContext | None = None
+FORK_SERVER_UP = threading.Event()  # a process has been forked from it: its warm-up is done
 
 
 def _niceness() -> int:
@@ -50,3 +51,16 @@ def start_fork_server() -> None:
     """Start the jobs' fork server now (it warms PyTorch up once, seconds) rather than at the first job."""
     jobs_context()
     forkserver.ensure_running()
+
+
+def _nothing() -> None:
+    """A process that only shows the fork server is up (wait_for_fork_server)."""
+
+
+def wait_for_fork_server(timeout: float = 30.0) -> None:
+    """Return once the fork server forks jobs, that is once its warm-up is done (seconds after it starts):
+    starting a process waits for it. The forked process does nothing and exits at once."""
+    probe = jobs_context().Process(target=_nothing, name="rnnlab-fork-server-probe", daemon=True)
+    probe.start()
+    FORK_SERVER_UP.set()
+    probe.join(timeout)

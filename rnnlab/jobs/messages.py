@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from rnnlab.learn.trainer import Progress, Snapshot
+from rnnlab.learn.progress import Progress, Snapshot
 
 JobPhase = Literal["running", "paused"]
 

@@ -36,14 +36,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.jobs.context import jobs_context, start_fork_server  # noqa: F401 (start_fork_server: re-exported)
+from rnnlab.jobs.context import FORK_SERVER_UP, jobs_context, start_fork_server  # noqa: F401 (start_fork_server: re-exported)
 from rnnlab.jobs.messages import (
     AskWeights,
     Chunk,
@@ -64,11 +64,12 @@ from rnnlab.jobs.messages import (
     Weights,
 )
 from rnnlab.jobs.slots import SLOTS, ComputeSlots
-from rnnlab.jobs.worker import job_main, read_weights
 from rnnlab.learn.history import History
-from rnnlab.learn.models import SequenceModel, build_model
-from rnnlab.learn.trainer import Progress, Snapshot
+from rnnlab.learn.progress import Progress, Snapshot
 from rnnlab.series import data
+
+if TYPE_CHECKING:
+    from rnnlab.learn.models import SequenceModel
 
 TURN_SECONDS = 0.5  # a job's turn on a compute slot when no other job waits for one
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
@@ -78,6 +79,22 @@ ACTIVE = ("starting", "running", "queued")  # phases in which a run computes (or
 LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()
 _live_lock = threading.Lock()
+
+
+def _job_main(*args) -> None:
+    """The job process's entry. PyTorch is imported in the job (the fork server has it), not here: a server
+    starts a run, and shows its first steps, before its own import of PyTorch is done."""
+    from rnnlab.jobs.worker import job_main
+
+    job_main(*args)
+
+
+def _read_weights(payload: bytes) -> dict:
+    from rnnlab.jobs.worker import read_weights
+
+    return read_weights(payload)
+
+
 def live_jobs() -> int:
     """How many jobs are alive in this server (tests count them)."""
     with _live_lock:
@@ -153,7 +170,8 @@ class LiveRun:
         self.name = name
         self.number = 0  # the order in its session (set by the session's workspace)
         self.history = History()
-        self._frame = frame
+        self._frame = frame  # an upload; None: the job makes the series from the config
+        self._series: pd.DataFrame | None = None
         self._initial = (weights, paused, speed, weights_every, start_step)  # start_step: a resumed run's
         self._slots = slots
         self._observers = list(observers)
@@ -288,11 +306,17 @@ class LiveRun:
             return self.history.to_frame()
 
     @property
+    def frame(self) -> pd.DataFrame:
+        """The run's series as it was chosen (no PyTorch: the live charts read its index)."""
+        if self._series is None:
+            self._series = self._frame if self._frame is not None else data.make_series(self.config.data)
+        return self._series
+
+    @property
     def prepared(self) -> data.Prepared:
         """The run's series, split and scaled as its job has it (rebuilt here: cheap and deterministic)."""
         if self._prepared is None:
-            frame = self._frame if self._frame is not None else data.make_series(self.config.data)
-            self._prepared = data.prepare(self.config, frame)
+            self._prepared = data.prepare(self.config, self.frame)
         return self._prepared
 
     def model_copy(self, timeout: float = 10.0) -> SequenceModel | None:
@@ -310,6 +334,8 @@ class LiveRun:
             weights = self._weights
         if weights is None:
             return None
+        from rnnlab.learn.models import build_model
+
         model = build_model(self.config, self.prepared.input_size)
         model.load_state_dict(weights)
         return model
@@ -319,10 +345,11 @@ class LiveRun:
         weights, paused, speed, weights_every, start_step = self._initial
         ours, theirs = jobs_context().Pipe()
         process = jobs_context().Process(
-            target=job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed, weights_every,
+            target=_job_main, args=(theirs, self.config.to_json(), self._frame, weights, paused, speed, weights_every,
                   start_step),
             name="rnnlab-job", daemon=True)
         process.start()  # waits for the fork server, which warms up once when the server starts
+        FORK_SERVER_UP.set()
         theirs.close()
         with self._send_lock:
             self._conn, self._process = ours, process
@@ -382,11 +409,11 @@ class LiveRun:
                     self._release()
                 self._publish(block, last, snapshot, state)
             case Weights(request, payload, reason):
-                self._take_weights(read_weights(payload), request, reason)
+                self._take_weights(_read_weights(payload), request, reason)
             case End(status, text, payload):
                 with self._lock:
                     asked = self._weights_asked  # the last word on weights answers every request
-                self._take_weights(read_weights(payload), asked, "end")
+                self._take_weights(_read_weights(payload), asked, "end")
                 self._end("finished" if status != "stopped" else "stopped", text)
                 return False
             case Failed(text):

@@ -12,6 +12,7 @@ from rnnlab.jobs.context import lower_priority
 
 def _warm_up() -> None:
     lower_priority()  # this thread only
+    import rnnlab.jobs.runner  # noqa: F401  (every job's entry point, _job_main, is unpickled from it)
     from rnnlab.jobs.worker import warm_up
 
     warm_up()

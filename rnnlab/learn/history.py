@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # a type only: reading and writing histories (the run store) need no PyTorch
-    from rnnlab.learn.trainer import Progress
+    from rnnlab.learn.progress import Progress
 
 COLUMNS = ("step", "epoch", "loss", "val_loss", "grad_norm", "lr", "elapsed")
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ from torch import nn
 
 from rnnlab.config import RunConfig
 from rnnlab.learn.models import SequenceModel, build_model, detach_state
+from rnnlab.learn.progress import STATUSES, Progress, Snapshot  # noqa: F401 (re-exported)
 from rnnlab.series import data as data_mod
 
 OPTIMIZERS: dict[str, Callable[[list, RunConfig], torch.optim.Optimizer]] = {
@@ -32,7 +31,6 @@ LOSSES: dict[str, Callable[[], nn.Module]] = {
     "mae": nn.L1Loss,
     "huber": nn.HuberLoss,
 }
-STATUSES = ("running", "done", "diverged", "early_stopped")
 
 # The gradient norm costs a few percent of a small model's step: without clipping (which
 # computes it anyway) it is measured every few steps only.
@@ -41,39 +39,6 @@ GRAD_NORM_EVERY = 10
 # Validation on at most this many windows (evenly spaced): enough for a stable
 # curve, cheap enough to run every few dozen steps.
 MAX_VALIDATION_WINDOWS = 256
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One window in original units: the input's target feature, the true next values and the prediction."""
-
-    input_time: np.ndarray  # (T,) row numbers of the inputs
-    inputs: np.ndarray  # (T,)
-    target_time: np.ndarray  # (T,) for seq2seq, (horizon,) for the last-step head
-    targets: np.ndarray
-    predictions: np.ndarray
-
-
-class Progress(NamedTuple):
-    """What happened at one optimisation step (immutable; a NamedTuple because one is built per step,
-    and a frozen dataclass costs several microseconds more to build)."""
-
-    step: int
-    epoch: int
-    loss: float
-    val_loss: float | None  # the latest validation loss (None before the first check)
-    validated: bool  # True when val_loss was computed at this step
-    grad_norm: float  # NaN on steps where it was not measured (see GRAD_NORM_EVERY)
-    lr: float
-    elapsed: float  # seconds spent computing in the trainer so far
-    steps_per_s: float  # recent compute rate
-    status: str  # one of STATUSES
-    message: str = ""
-    snapshot: Snapshot | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status != "running"
 
 
 class Trainer:

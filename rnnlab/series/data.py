@@ -6,16 +6,20 @@ A series is a DataFrame: index named "time", column 0 the target, further column
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from rnnlab.config import UPLOAD_NAME, DataConfig, RunConfig
 from rnnlab.errors import DataError
 from rnnlab.series.datasets import DATASETS, load_dataset
 from rnnlab.series.generators import GENERATORS
+
+if TYPE_CHECKING:  # PyTorch is imported where a tensor is made: the server shows a series without it
+    import torch
 
 __all__ = [
     "DataError", "make_series",
@@ -124,7 +128,8 @@ def fit_scaling(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _like(array: np.ndarray, values: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    if isinstance(values, torch.Tensor):
+    torch = sys.modules.get("torch")  # a tensor exists only once PyTorch is imported
+    if torch is not None and isinstance(values, torch.Tensor):
         return torch.as_tensor(array, dtype=values.dtype, device=values.device)
     return array
 
@@ -202,6 +207,8 @@ def prepare(config: RunConfig, frame: pd.DataFrame) -> Prepared:
     scaled = scaler.transform(raw).astype(np.float32)
     if not np.isfinite(scaled).all():
         raise DataError("Some values are too large to train on (beyond float32); choose standard or minmax scaling.")
+    import torch
+
     values = torch.from_numpy(np.ascontiguousarray(scaled))  # (T, F)
     return Prepared(frame, values, values[:, 0], scaler, bounds, tuple(str(name) for name in frame.columns))
 

@@ -1,14 +1,16 @@
 """Server start-up: plotly.js for the live charts; in the background, the job fork server, the first
-page's modules and the job layer.
+page's modules and the job layer, then PyTorch once the first page and the fork server are ready.
 
-The first page view does not wait for PyTorch (seconds to import): a thread imports the job layer while
-the browser loads the app, so it is loaded by the time a person can press Train."""
+Neither the first page view nor the first Train click waits for the server's own import of PyTorch (one to
+two seconds): the job layer the click uses imports it only in the jobs (rnnlab.jobs.runner), and the
+server needs it for a run's first validation (the verdict's reference), its weights and other pages."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
+import time
 
 import streamlit as st
 
@@ -18,30 +20,70 @@ _started = threading.Event()  # the warm-up runs once per process, whoever asks 
 first_page_done = threading.Event()  # set by dashboard.py when a page view has been drawn
 FIRST_PAGE_WAIT = 6.0  # seconds: a server nobody visits warms up anyway
 _start_lock = threading.Lock()
+APP_LOADED_QUIET = 0.3  # seconds without a request for the app's scripts: the browser has them all
+APP_LOAD_WAIT = 5.0  # seconds: at most this long after the first page view
+
+
+class AppScripts:
+    """ASGI middleware (app.py) that notes the browser's requests for the app's scripts (/static/...).
+
+    After a page's first delta arrives the browser asks for the scripts of the elements it shows, about
+    40 of them, from this process; PyTorch's import running meanwhile slowed them from 0.5 s to 1.2 s
+    and the page's first usable moment by about half a second (measured in Chromium on 2 cores)."""
+
+    in_flight = 0
+    last = 0.0  # time.monotonic() of the last request's end
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or "/static/" not in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        AppScripts.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            AppScripts.in_flight -= 1
+            AppScripts.last = time.monotonic()
+
+    @classmethod
+    def wait_until_loaded(cls, quiet: float = APP_LOADED_QUIET, limit: float = APP_LOAD_WAIT) -> None:
+        """Return once no script has been asked for in `quiet` seconds (or after `limit` seconds)."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end and (cls.in_flight or time.monotonic() - cls.last < quiet):
+            time.sleep(0.05)
 
 
 def _warm_up() -> None:
-    """Start the job fork server (a process of its own: it imports PyTorch and warms it up once, seconds,
-    for every job forked from it), import what the first page view needs (its modules: about a second,
-    pandas included), then the job layer (PyTorch again, seconds), all while the browser is still
-    loading the app's JavaScript. The Inside and Forecast pages' first visit pays for the rest."""
-    from rnnlab.jobs.context import start_fork_server
+    """Start the job fork server (a process of its own: it imports PyTorch and warms it up once, about four
+    seconds of a core, for every job forked from it), import what the first page view and the Train click
+    need (about a second, pandas included) while the browser loads the app's JavaScript, then PyTorch and
+    what a run's page needs once nothing waits for this process. The Inside and Forecast pages' first
+    visit pays for the rest."""
+    from rnnlab.jobs.context import start_fork_server, wait_for_fork_server
 
     start_fork_server()
     import rnnlab.ui.lesson  # noqa: F401  (the Train page's modules: settings, live view, lessons)
     import rnnlab.ui.runstore  # noqa: F401
+    import rnnlab.ui.session  # noqa: F401, I001  (the Train click's: the job layer without PyTorch)
 
-    # PyTorch's import holds the interpreter for seconds: not while the first page runs and the server
-    # hands the browser the page's scripts (that doubled the time to a usable page, measured).
+    # PyTorch's import holds the interpreter for seconds, and the server needs it only for a run's first
+    # validation (the verdict's reference) and the other pages: not while the first page runs and the
+    # browser fetches the page's scripts from this process (that doubled the time to a usable page), nor
+    # before the fork server is warm (a job's first step waits for it; on 2 cores they fight for a core).
     first_page_done.wait(timeout=FIRST_PAGE_WAIT)
+    AppScripts.wait_until_loaded()
+    wait_for_fork_server()
     import torch
 
     # Small recurrent models run fastest on one thread; several intra-op threads per job
     # fight the browser and the other jobs for two cores (13x slower, DESIGN.md).
     torch.set_num_threads(1)
-    # The click's import first, then the Train page's once there is a run (nbformat: a tenth of a second).
-    import rnnlab.ui.session  # noqa: F401, I001
-    import rnnlab.ui.exports  # noqa: F401
+    import rnnlab.analysis.verdict  # noqa: F401  (the first validation's reference)
+    import rnnlab.learn.trainer  # noqa: F401
+    import rnnlab.ui.exports  # noqa: F401  (the Train page's once there is a run; nbformat: a tenth of a second)
 
 
 def warm_up_in_background() -> None:

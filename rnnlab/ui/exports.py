@@ -6,11 +6,24 @@ import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.errors import RnnlabError
-from rnnlab.export import notebook
-from rnnlab.export import script as export
+from rnnlab.export.names import export_filename, notebook_filename
 from rnnlab.learn.history import lr_changes
 from rnnlab.ui.session import workspace
 from rnnlab.ui.stored import AnyRun, StoredRun
+
+
+def _export():
+    """The exporters, imported when a button is clicked: they import PyTorch (a second or two), which a
+    cold server's first run must not wait for."""
+    from rnnlab.export import script
+
+    return script
+
+
+def _notebook():
+    from rnnlab.export import notebook
+
+    return notebook
 
 
 def download_buttons(run: AnyRun, key: str) -> None:
@@ -21,25 +34,25 @@ def download_buttons(run: AnyRun, key: str) -> None:
                  "carry its series." if run.config.data.data == "upload" and frame is None else "")
     stem = run.name.replace(" ", "-")
     cols = st.columns(4)
-    cols[0].download_button("Download history", lambda: export.history_csv(run.history_frame()),
+    cols[0].download_button("Download history", lambda: _export().history_csv(run.history_frame()),
                             file_name=f"{stem}-history.csv", mime="text/csv", key=f"{key}_history",
                             on_click="ignore", width="stretch")
-    cols[1].download_button("Download config", lambda: export.config_json(_as_trained(run)),
+    cols[1].download_button("Download config", lambda: _export().config_json(_as_trained(run)),
                             file_name=f"{stem}-config.json", mime="application/json", key=f"{key}_config",
                             on_click="ignore", width="stretch")
-    cols[2].download_button("Download weights", lambda: export.weights_bytes(run.model_copy()),
+    cols[2].download_button("Download weights", lambda: _export().weights_bytes(run.model_copy()),
                             file_name=f"{stem}-weights.pt", mime="application/octet-stream",
                             key=f"{key}_weights", on_click="ignore",
                             disabled=run.view().phase == "error" or bool(no_weights),
                             width="stretch",
                             help="The model's state_dict; load it with torch.load(..., weights_only=True).")
-    cols[3].download_button("Export PyTorch script", lambda: export.export_script(_as_trained(run), frame),
-                            file_name=export.export_filename(run.config), mime="text/x-python",
+    cols[3].download_button("Export PyTorch script", lambda: _export().export_script(_as_trained(run), frame),
+                            file_name=export_filename(run.config), mime="text/x-python",
                             key=f"{key}_script", on_click="ignore", width="stretch", disabled=bool(no_series),
                             help="One readable .py file with plain torch: data, model and training loop. "
                                  "Running it reproduces this run's loss curve.")
-    cols[3].download_button("Export notebook", lambda: notebook.export_notebook(_as_trained(run), frame),
-                            file_name=notebook.notebook_filename(run.config), mime="application/x-ipynb+json",
+    cols[3].download_button("Export notebook", lambda: _notebook().export_notebook(_as_trained(run), frame),
+                            file_name=notebook_filename(run.config), mime="application/x-ipynb+json",
                             key=f"{key}_notebook", on_click="ignore", width="stretch", disabled=bool(no_series),
                             help="The same code as a Jupyter notebook: a cell per part with its explanation, "
                                  "and the loss and prediction plots. Run All reproduces this run.")
@@ -76,7 +89,7 @@ def import_panel(sidebar_config: RunConfig) -> None:
         from rnnlab.ui import current
 
         input_size = current.series(config).shape[1]
-        weights = export.load_weights(weights_file.getvalue(), config, input_size)
+        weights = _export().load_weights(weights_file.getvalue(), config, input_size)
     except RnnlabError as exc:
         st.error(str(exc))
         return

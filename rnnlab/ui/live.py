@@ -14,6 +14,7 @@ import streamlit as st
 
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
+from rnnlab.jobs.context import FORK_SERVER_UP
 from rnnlab.ui import feed, run_status
 from rnnlab.ui.live_chart import chart_frame, live_chart, live_metrics
 
@@ -218,7 +219,7 @@ def _window_figure(run: LiveRun, view: RunView) -> dict:
     # a dated series (an upload) shows its dates, not row numbers
     if view.snapshot is None:
         return _EMPTY_WINDOW
-    return charts.window_figure(view.snapshot, index=run.prepared.frame.index)
+    return charts.window_figure(view.snapshot, index=run.frame.index)
 
 
 def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
@@ -298,7 +299,9 @@ def _number(value: float | None) -> str:
 
 def _status(run: LiveRun, view: RunView) -> None:
     if view.phase == "starting":
-        st.caption("Starting the training process...")
+        st.caption("Starting the training process..." if FORK_SERVER_UP.is_set() else
+                   "Starting the training process... This server has just started: its jobs are still loading "
+                   "PyTorch (a few seconds, once).")
         return
     if view.phase == "queued":
         st.warning(f"Waiting for a free CPU: the server is busy with other runs ({view.queue_position} waiting).")

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import streamlit as st
 
 from rnnlab.errors import RnnlabError
@@ -61,7 +62,10 @@ def reading(run: LiveRun, view: RunView) -> Reading:
         return cached
     columns = _Columns(run.history)
     ended = view.phase not in (*COMPUTING, "paused")
-    judged = verdict.judge(columns, view.status, _reference(run, key), finished=ended,
+    # The reference only matters beside a validation loss; before the first one the verdict needs no
+    # PyTorch (the reference does), so a cold server shows a run's first steps without waiting for it.
+    validated = bool(np.isfinite(columns.column("val_loss")).any())
+    judged = verdict.judge(columns, view.status, _reference(run, key) if validated else None, finished=ended,
                            initial_lr=run.config.train.lr)
     fresh = Reading(key, view.version, view.phase, time.monotonic(), judged, lr_changes(run, columns))
     st.session_state[_READING] = fresh

@@ -19,6 +19,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.series.datasets import DATASETS
 from rnnlab.series.generators import GENERATORS
 from rnnlab.ui import classroom as classroom_ui
+from rnnlab.ui.copy_link import copy_link
 
 PREFIX = "cfg_"
 SECTION_TITLES = {"data": "Data details", "model": "Model", "train": "Training"}
@@ -273,7 +274,7 @@ def _write_url(config: RunConfig) -> None:
 
 
 def share_link(config: RunConfig) -> None:
-    """The link that reproduces these settings, with a copy button (st.code has one).
+    """The link that reproduces these settings, with a copy button (rnnlab.ui.copy_link).
 
     It carries hide=, lock= and lesson= only when the opened link had them: a student passing a class
     link on passes the class's view, and a plain link never grows a teacher's restrictions (the Teach
@@ -283,7 +284,7 @@ def share_link(config: RunConfig) -> None:
     query = urlencode(_query(config, carried))
     with st.sidebar.expander("Share these settings", expanded=False):
         st.caption("Anyone opening this link gets exactly these settings (uploads stay with you).")
-        st.code(f"{base}?{query}" if query else base or "/", language=None, wrap_lines=True)
+        copy_link(f"{base}?{query}" if query else base or "/", key="share_link")
 
 
 def show_link_warnings() -> None:

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,12 @@ import pandas as pd
 from rnnlab.config import RunConfig
 from rnnlab.jobs.runner import HistoryBlock, LiveRun, RunEnded, RunEvent, RunView, WeightsTaken
 from rnnlab.learn.history import History
-from rnnlab.learn.models import SequenceModel, build_model
-from rnnlab.learn.trainer import Snapshot
+from rnnlab.learn.progress import Snapshot
 from rnnlab.series import data
 from rnnlab.store import RunInfo, RunStore, StoreError
+
+if TYPE_CHECKING:
+    from rnnlab.learn.models import SequenceModel
 
 
 def weights_every() -> float:
@@ -104,6 +107,7 @@ class StoredRun:
         self.config: RunConfig = info.config
         self._history: History | None = None
         self._loaded = None
+        self._series: pd.DataFrame | None = None
         self._prepared: data.Prepared | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
@@ -181,11 +185,17 @@ class StoredRun:
         return self.history.to_frame()
 
     @property
+    def frame(self) -> pd.DataFrame:
+        """The run's series as it was chosen (LiveRun.frame)."""
+        if self._series is None:
+            series = self._load().series
+            self._series = series if series is not None else data.make_series(self.config.data)
+        return self._series
+
+    @property
     def prepared(self) -> data.Prepared:
         if self._prepared is None:
-            series = self._load().series
-            frame = series if series is not None else data.make_series(self.config.data)
-            self._prepared = data.prepare(self.config, frame)
+            self._prepared = data.prepare(self.config, self.frame)
         return self._prepared
 
     def model_copy(self, timeout: float = 0.0) -> SequenceModel | None:
@@ -196,6 +206,8 @@ class StoredRun:
             return None
         if weights is None:
             return None
+        from rnnlab.learn.models import build_model  # PyTorch: only when weights are asked for
+
         model = build_model(self.config, self.prepared.input_size)
         model.load_state_dict(weights)
         return model
