@@ -47,6 +47,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
         metric_value,
         streamlit_server,
         wait_for_app,
+        wait_for_warm_up,
     )
     from playwright.sync_api import sync_playwright
 
@@ -61,6 +62,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
         wait_for_app(page)
         page.wait_for_selector(".st-key-btn_train button")
         rb.install(page)
+        wait_for_warm_up(url)
         quiet_after = wait_for_quiet_server()
         for rep in range(reps):
             bare_cpu = CpuMeter().start()

@@ -116,6 +116,18 @@ def server_log(url: str) -> str:
     return (ARTIFACTS / f"server-{port}.log").read_text(errors="replace")
 
 
+def wait_for_warm_up(url: str, timeout: float = 60.0) -> None:
+    """Wait until the server's start-up warm-up (rnnlab.ui.boot) is done: a warm server's figures must not
+    include its one-time imports."""
+    from rnnlab.ui.boot import WARM_UP_DONE
+
+    end = time.monotonic() + timeout
+    while WARM_UP_DONE not in server_log(url):
+        if time.monotonic() > end:
+            raise TimeoutError(f"the server did not finish its warm-up in {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 # --- live charts (rnnlab/ui/live_chart.py): shared with bench/browser.py -------------------------------
 MARK = """(keys) => keys.forEach((k) => {
   const node = document.querySelector(`.st-key-${k} .js-plotly-plot`);

@@ -20,6 +20,7 @@ _started = threading.Event()  # the warm-up runs once per process, whoever asks 
 first_page_done = threading.Event()  # set by dashboard.py when a page view has been drawn
 FIRST_PAGE_WAIT = 6.0  # seconds: a server nobody visits warms up anyway
 _start_lock = threading.Lock()
+WARM_UP_DONE = "server warm-up done"  # logged when it is (bench/ waits for it before measuring a warm server)
 APP_LOADED_QUIET = 0.3  # seconds without a request for the app's scripts: the browser has them all
 APP_LOAD_WAIT = 5.0  # seconds: at most this long after the first page view
 
@@ -64,6 +65,8 @@ def _warm_up() -> None:
     visit pays for the rest."""
     from rnnlab.jobs.context import start_fork_server, wait_for_fork_server
 
+    started = time.monotonic()
+
     start_fork_server()
     import rnnlab.ui.lesson  # noqa: F401  (the Train page's modules: settings, live view, lessons)
     import rnnlab.ui.runstore  # noqa: F401
@@ -84,6 +87,8 @@ def _warm_up() -> None:
     import rnnlab.analysis.verdict  # noqa: F401  (the first validation's reference)
     import rnnlab.learn.trainer  # noqa: F401
     import rnnlab.ui.exports  # noqa: F401  (the Train page's once there is a run; nbformat: a tenth of a second)
+    # For admins and benchmarks: from here on the server answers at its steady-state cost.
+    logging.getLogger("rnnlab.jobs").info("%s after %.1f s", WARM_UP_DONE, time.monotonic() - started)
 
 
 def warm_up_in_background() -> None:
