@@ -193,3 +193,19 @@ def test_a_stream_follows_a_run_through_resume_and_says_ended_at_pause(runs):
     last, ended = source(sent)
     assert ended and not last["active"] and last["metrics"][0]["value"] == f"{run.view().step:,}"
     assert source(sent) == (None, False)  # said once
+
+
+def test_frames_stamp_their_metrics_and_a_run_before_its_first_step_keeps_the_empty_charts(runs):
+    run = runs(config(), paused=True)
+    wait_for(lambda: run.view().phase == "paused", timeout=60)
+    source = live._source(lambda: run, log_y=True)
+    sent: dict = {}
+    frame, _ = source(sent)
+    assert frame["stamp"] == (str(id(run)), 0)
+    # The page drew the empty charts with this version: the browser does not redraw them for a new run.
+    assert {chart["version"] for chart in frame["charts"].values()} == {repr(live.EMPTY)}
+    run.step_once()
+    wait_for(lambda: run.view().step == 1, timeout=10)
+    frame, _ = source(sent)
+    assert frame["stamp"] == (str(id(run)), 1)
+    assert frame["charts"]["loss_chart"]["version"] != repr(live.EMPTY)

@@ -162,14 +162,15 @@ def live_view(run: LiveRun | None) -> None:
     view = run.view() if run is not None else None
     active = view is not None and view.phase in ACTIVE
     address = _publish(workspace() if "rnnlab.ui.session" in sys.modules else None)
-    live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address)
+    live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address,
+                 stamp=_stamp(run, view))
     phase = view.phase if view is not None else "idle"
     every = STARTING_SECONDS if phase == "starting" else STATUS_SECONDS if active else None
     st.fragment(run_every=every)(_status_slot)(run, phase)
     left, right = st.columns(2)
     with left:
         if run is None:
-            live_chart(_EMPTY_LOSS, key="loss_chart", version="empty", feed=address)
+            live_chart(_EMPTY_LOSS, key="loss_chart", version=EMPTY, feed=address)
         else:
             marks = run_status.lr_changes(run)
             log_y = st.session_state.get("log_y", True)
@@ -177,7 +178,7 @@ def live_view(run: LiveRun | None) -> None:
                        version=_loss_version(run, view, log_y, marks), feed=address, grow=True, live=active)
     with right:
         if run is None:
-            live_chart(_EMPTY_WINDOW, key="window_chart", version="empty", feed=address)
+            live_chart(_EMPTY_WINDOW, key="window_chart", version=EMPTY, feed=address)
         else:
             live_chart(lambda: _window_figure(run, view), key="window_chart", version=_window_version(run, view),
                        feed=address)
@@ -198,7 +199,15 @@ STATUS_SECONDS = 5.0  # the verdict's own pace while a run computes (it re-reads
 STARTING_SECONDS = 0.25  # the status's pace while the job starts: "Starting..." must not outlive the first steps
 
 
-def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple:
+# Before a run's first step its charts show the same empty axes as before any run: the same version, so
+# a chart that shows them already is not redrawn. A Train click's full redraw of both (100-200 ms of the
+# browser's main thread) landed just as the first steps came in and delayed them (measured with a trace).
+EMPTY = "empty"
+
+
+def _loss_version(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> tuple | str:
+    if not view.step:
+        return EMPTY
     return run.number, view.version, log_y, marks
 
 
@@ -209,10 +218,12 @@ def _loss_figure(run: LiveRun, view: RunView, log_y: bool, marks: tuple) -> dict
     return charts.loss_figure(*run.loss_curves(LIVE_POINTS), log_y=log_y, lr_changes=marks)
 
 
-def _window_version(run: LiveRun, view: RunView) -> tuple:
+def _window_version(run: LiveRun, view: RunView) -> tuple | str:
     # The window's own contents, not id(): a new snapshot may reuse a collected one's id (a stale chart)
     snap = view.snapshot
-    return run.number, None if snap is None else hash(snap.input_time.tobytes() + snap.predictions.tobytes())
+    if snap is None:
+        return EMPTY
+    return run.number, hash(snap.input_time.tobytes() + snap.predictions.tobytes())
 
 
 def _window_figure(run: LiveRun, view: RunView) -> dict:
@@ -252,7 +263,7 @@ def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
                                                 _window_version(run, view), sent)
             if found["window_chart"]:
                 sent["window at"] = time.monotonic()
-        return {"active": active, "metrics": _metric_rows(view),
+        return {"active": active, "metrics": _metric_rows(view), "stamp": _stamp(run, view),
                 "charts": {k: v for k, v in found.items() if v}}, ended
 
     return frame
@@ -278,6 +289,11 @@ def _status_slot(run: LiveRun | None, was: str) -> None:
 
 _EMPTY_LOSS = charts.empty_figure("Loss", "step", "loss")
 _EMPTY_WINDOW = charts.empty_figure("Prediction vs target, current window", "time step", "value")
+
+
+def _stamp(run: LiveRun | None, view: RunView | None) -> tuple[str, int] | None:
+    """Which run and step the metrics show (live_chart.live_metrics keeps a later step of the same run)."""
+    return None if run is None or view is None else (str(id(run)), view.step)
 
 
 def _metric_rows(view: RunView) -> list[dict[str, str]]:

@@ -236,20 +236,31 @@ function trackZoom(chart) {
   });
 }
 
+// After the browser's next paint: a frame's metrics show before its charts are drawn (a full draw takes
+// 60-140 ms of the main thread; drawn at once, it held back a Train click's first Step by as much).
+function afterPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 // Draw the newest figure; figures that arrive while one is drawn replace each other (latest wins).
 function draw(chart) {
   if (chart.busy || !chart.pending) return;
-  const figure = chart.pending;
-  chart.pending = null;
   chart.busy = true;
-  plotly()
+  let figure = null;
+  Promise.all([afterPaint(), plotly()])
     .then(() => {
+      figure = chart.pending;  // the newest by now
+      chart.pending = null;
       const first = !chart.div._fullLayout;
       return Promise.resolve(render(chart, figure.decoded ? figure : withArrays(figure)))
         .then(() => { if (first) trackZoom(chart); });
     })
     .catch((error) => { chart.div.textContent = String(error); })
-    .finally(() => { chart.busy = false; chart.draws += 1; chart.div.dataset.draws = chart.draws; draw(chart); });
+    .finally(() => {
+      chart.busy = false;
+      if (figure) { chart.draws += 1; chart.div.dataset.draws = chart.draws; }
+      draw(chart);
+    });
 }
 
 // --- the live feed (rnnlab/ui/feed.py): one EventSource per view, shared by its charts and metrics ---
@@ -301,6 +312,14 @@ function follow(state, owner, url, listener) {
 // --- metrics: the run's numbers in one row, updated in place from the page or the feed --------------------
 const boards = new WeakMap();
 
+// Rows stamped [run, step] older than the shown ones of the same run are stale (see live_metrics).
+function newer(board, stamp) {
+  const shown = board.stamp;
+  if (Array.isArray(stamp) && Array.isArray(shown) && stamp[0] === shown[0] && stamp[1] < shown[1]) return false;
+  board.stamp = Array.isArray(stamp) ? stamp : null;
+  return true;
+}
+
 function showMetrics(board, rows) {
   if (!Array.isArray(rows)) return;
   const labels = rows.map((r) => r.label).join('|');
@@ -339,7 +358,7 @@ function metrics(component) {
   board.trigger = setTriggerValue;
   if (data.version !== board.version) {
     board.version = data.version;
-    showMetrics(board, data.metrics);
+    if (newer(board, data.stamp)) showMetrics(board, data.metrics);
   }
   follow(board, parentElement, data.feed || null, (frame) => {
     if (frame === null) { board.feed = null; return; }
@@ -347,7 +366,7 @@ function metrics(component) {
       if (board.trigger) board.trigger('ended', Date.now());
       return;
     }
-    if (frame.metrics) showMetrics(board, frame.metrics);
+    if (frame.metrics && newer(board, frame.stamp)) showMetrics(board, frame.metrics);
   });
   return () => {
     if (parentElement.isConnected) return;
@@ -534,9 +553,12 @@ def chart_frame(figure: Figure | Callable[[], Figure], key: str, version: Hashab
 
 
 def live_metrics(rows: list[dict[str, str]], *, key: str, feed: str | None = None,
-                 on_ended: Callable[[], None] | None = None) -> None:
+                 on_ended: Callable[[], None] | None = None, stamp: tuple[str, int] | None = None) -> None:
     """A row of metrics (label, value, and optional help and note: st.metric's help and grey delta) that
     update in place, from the page or from a live feed's frames ("metrics"). When the feed ends (its run
-    stopped computing) the browser reruns the page, so its buttons and verdict follow."""
-    _component(key=key, data={"kind": "metrics", "version": repr(rows), "metrics": rows, "feed": feed},
-               on_ended_change=on_ended or (lambda: None))
+    stopped computing) the browser reruns the page, so its buttons and verdict follow.
+
+    stamp: (run, step) of the rows. Rows of the same run at an earlier step than those shown are not shown:
+    a page rerun for a Train click arrives after the feed's first steps and would set Step back to 0."""
+    _component(key=key, data={"kind": "metrics", "version": repr(rows), "metrics": rows, "feed": feed,
+                              "stamp": stamp}, on_ended_change=on_ended or (lambda: None))
