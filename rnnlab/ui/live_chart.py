@@ -236,9 +236,11 @@ function trackZoom(chart) {
   });
 }
 
-// After the browser's next paint: a frame's metrics show before its charts are drawn (a full draw takes
-// 60-140 ms of the main thread; drawn at once, it held back a Train click's first Step by as much).
-function afterPaint() {
+// A chart's first lines wait for the browser's next paint, so the frame's metrics (a run's first Step)
+// show before that full draw (60-140 ms of the main thread held them back by as much). Later draws go at
+// once: one paint per frame, not two.
+function afterPaint(chart) {
+  if (chart.last && chart.last.data.some((t) => t.y && t.y.length)) return Promise.resolve();
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
@@ -247,7 +249,7 @@ function draw(chart) {
   if (chart.busy || !chart.pending) return;
   chart.busy = true;
   let figure = null;
-  Promise.all([afterPaint(), plotly()])
+  Promise.all([afterPaint(chart), plotly()])
     .then(() => {
       figure = chart.pending;  // the newest by now
       chart.pending = null;
