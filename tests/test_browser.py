@@ -247,6 +247,18 @@ def test_live_charts_keep_their_node_and_never_show_a_blank_frame(server, page):
     pause(page)
 
 
+def test_train_loads_the_basic_plotly_build_and_inside_adds_the_full_one_for_its_heatmap(server, page):
+    page.goto(server + "/")
+    wait_for_app(page)
+    page.locator(".rnnlab-live-chart .main-svg").first.wait_for(timeout=20_000)
+    loaded = "() => [...document.scripts].map(s => s.src.split('/').pop()).filter(s => s.startsWith('plotly'))"
+    assert page.evaluate(loaded) == ["plotly-basic.min.js"]
+    page.get_by_role("link", name="Inside").first.click()  # the same page context: the basic build stays loaded
+    page.locator(".rnnlab-live-chart .heatmaplayer image").first.wait_for(timeout=20_000)
+    assert page.evaluate(loaded) == ["plotly-basic.min.js", "plotly.min.js"]
+    no_exception(page)
+
+
 def test_a_zoom_survives_updates_and_hover_shows_values(server, page):
     start_training(page, server)
     plot = page.locator(".st-key-loss_chart .nsewdrag").first

@@ -98,3 +98,15 @@ def test_an_instance_keeps_its_id_and_sends_a_figure_only_when_its_version_moved
     at.run()
     _, sent = _sent(at)
     assert sent["figure"] is not None and len(at.session_state["built"]) == 3
+
+
+def test_the_committed_basic_plotly_js_is_the_same_version_as_the_wheels_full_build():
+    # Train's charts draw with the basic build, Inside's heatmaps with the wheel's: one look needs one version.
+    import re
+
+    def version(path):
+        return re.search(r"plotly\.js .*?v(\d+\.\d+\.\d+)", path.read_text(encoding="utf-8")[:300]).group(1)
+
+    basic = live_chart.STATIC / live_chart.PLOTLY_BASIC_JS
+    assert basic.exists(), "static/plotly-basic.min.js is committed with the repo"
+    assert version(basic) == version(live_chart.ensure_plotly_js())

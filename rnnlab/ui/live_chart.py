@@ -3,8 +3,9 @@
 Streamlit 1.67's st.plotly_chart hashes the figure into its element id, so every new frame unmounts
 the chart and builds a new one (a blank flash, and a browser core burnt on a live run). This is a
 custom component (v2): a keyed instance keeps its id, its JavaScript keeps one Plotly graph per
-instance and calls Plotly.react on it. plotly.js itself comes once, from the plotly wheel, through
-Streamlit's static serving (`static/`); each update carries only the figure.
+instance and calls Plotly.react on it. plotly.js itself comes once, through Streamlit's static serving
+(`static/`): its basic build (committed) for charts of lines, bars and pies, the plotly wheel's full build
+for any other chart; each update carries only the figure.
 
 A frame costs what changed: the caller names a version (the run's RunView.version, say); when a
 timed rerun finds the version it already sent, the figure is not built and only the version goes
@@ -27,33 +28,46 @@ from rnnlab.figures.charts import Figure
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"  # Streamlit serves <app dir>/static/ at app/static/ (server.enableStaticServing)
 PLOTLY_JS = "plotly.min.js"
+PLOTLY_BASIC_JS = "plotly-basic.min.js"  # committed in static/ (see its .gitignore)
 FONT_FAMILY = '"Source Sans", sans-serif'  # Streamlit's own
 _SENT = "_live_chart_sent"  # session_state: key -> version last sent with its figure
 
 # One module for every instance (Streamlit loads it once); per instance state lives in `charts`,
 # keyed by the instance's parentElement, which stays the same while the keyed instance is mounted.
 _JS = r"""
-const SRC = new URL('app/static/plotly.min.js', document.baseURI).href;
+const STATIC = new URL('app/static/', document.baseURI).href;
 const CONFIG = {
   displaylogo: false,
   modeBarButtonsToRemove: ['select2d', 'lasso2d'],
 };
 const charts = new WeakMap();
-let loading = null;
 
-function plotly() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!loading) {
-    loading = new Promise((resolve, reject) => {
+// plotly.js comes in two builds: the basic one (scatter, bar and pie: the Train and Runs charts) starts in
+// a seventh of the full one's time on the browser's main thread (0.2 s against 1.2-1.4 s in Chromium here,
+// right when a newcomer clicks Train); the full one (heatmaps: Inside) only where a chart needs it.
+const BASIC_TYPES = new Set(['scatter', 'bar', 'pie']);
+const BUILDS = {basic: 'plotly-basic.min.js', full: 'plotly.min.js'};
+const builds = {};  // build -> Promise(its Plotly)
+let queue = Promise.resolve();  // one script at a time: each sets window.Plotly as it runs
+
+function needs(figure) {
+  return (figure.data || []).every((t) => BASIC_TYPES.has(t.type || 'scatter')) ? 'basic' : 'full';
+}
+
+function plotly(build) {
+  if (build === 'basic' && builds.full) return builds.full;  // the full build draws these as well
+  if (!builds[build]) {
+    const src = STATIC + BUILDS[build];
+    builds[build] = queue = queue.catch(() => null).then(() => new Promise((resolve, reject) => {
       const script = document.createElement('script');
-      script.src = SRC;
+      script.src = src;
       script.async = true;
       script.onload = () => resolve(window.Plotly);
-      script.onerror = () => { loading = null; reject(new Error('plotly.js did not load from ' + SRC)); };
+      script.onerror = () => { delete builds[build]; reject(new Error('plotly.js did not load from ' + src)); };
       document.head.appendChild(script);
-    });
+    }));
   }
-  return loading;
+  return builds[build];
 }
 
 // --- the fast path -------------------------------------------------------------------------------
@@ -164,7 +178,7 @@ function full(chart, figure, found) {
     if (range) layout[name] = {...(layout[name] || {}), range, autorange: false};
   }
   const config = {...CONFIG, toImageButtonOptions: {format: 'png', filename: chart.name, scale: 2}};
-  return window.Plotly.react(chart.div, figure.data, layout, config);
+  return chart.P.react(chart.div, figure.data, layout, config);
 }
 
 // The SVG path of one line trace, as plotly draws it (gaps where a value cannot be drawn: connectgaps off).
@@ -217,7 +231,7 @@ function render(chart, figure) {
       chart.fast += 1;
       chart.div.dataset.fast = chart.fast;
       const frame = {data: figure.data.map((t) => ({x: t.x, y: t.y})), traces: figure.data.map((_, i) => i)};
-      return window.Plotly.animate(chart.div, frame, {transition: {duration: 0}, frame: {duration: 0, redraw: false}});
+      return chart.P.animate(chart.div, frame, {transition: {duration: 0}, frame: {duration: 0, redraw: false}});
     }
   }
   chart.signature = found ? sig : null;
@@ -249,10 +263,14 @@ function draw(chart) {
   if (chart.busy || !chart.pending) return;
   chart.busy = true;
   let figure = null;
-  Promise.all([afterPaint(chart), plotly()])
-    .then(() => {
+  const build = needs(chart.pending);
+  Promise.all([afterPaint(chart), plotly(build)])
+    .then(([, P]) => {
+      if (build === 'basic' && needs(chart.pending) === 'full') return;  // a newer figure needs more: again
       figure = chart.pending;  // the newest by now
       chart.pending = null;
+      if (chart.P && chart.P !== P) { chart.P.purge(chart.div); chart.signature = null; }  // another build's
+      chart.P = P;
       const first = !chart.div._fullLayout;
       return Promise.resolve(render(chart, figure.decoded ? figure : withArrays(figure)))
         .then(() => { if (first) trackZoom(chart); });
@@ -407,7 +425,7 @@ export default function (component) {
     div.addEventListener('pointerleave', () => { chart.pointer = false; });
     // Plotly sizes itself once; follow the column's width (tabs, sidebar, window) from here on.
     chart.resize = new ResizeObserver(() => {
-      if (window.Plotly && chart.div.data) window.Plotly.Plots.resize(chart.div);
+      if (chart.P && chart.div.data) chart.P.Plots.resize(chart.div);
     });
     chart.resize.observe(parentElement);
     charts.set(parentElement, chart);
@@ -434,7 +452,7 @@ export default function (component) {
     if (parentElement.isConnected) return;
     unsubscribe(chart.feed, parentElement);
     chart.resize.disconnect();
-    if (window.Plotly) window.Plotly.purge(chart.div);
+    if (chart.P) chart.P.purge(chart.div);
     charts.delete(parentElement);
   };
 }
