@@ -15,6 +15,7 @@ import torch
 from jobs_support import config, start_runs, wait_for, warm_fork_server
 
 from rnnlab.jobs import messages as m
+from rnnlab.jobs import runner
 from rnnlab.jobs.runner import HistoryBlock, RunEnded, WeightsTaken, live_jobs
 from rnnlab.jobs.slots import ComputeSlots
 from rnnlab.jobs.worker import _Job, read_weights
@@ -130,6 +131,19 @@ def test_steps_owed_are_taken_one_by_one_then_the_job_says_paused(started):
     assert run.paused and len(run.history) == 3
     run.resume()
     wait_for(lambda: run.view().step > 3 and not run.paused, timeout=30)
+
+
+def test_a_run_is_starting_until_its_first_steps_arrive(started):
+    # The server's warm-up holds its PyTorch import back while a run is starting (rnnlab.ui.boot).
+    run = started(paused=True)
+    wait_for(lambda: run.view().phase == "paused", timeout=30)
+    assert runner.starting()  # alive, no step yet
+    run.step_once()
+    wait_for(lambda: run.view().step == 1, timeout=30)
+    assert not runner.starting()
+    run.stop()
+    run.join(timeout=30)
+    assert not runner.starting()
 
 
 def test_a_pause_given_before_the_job_exists_reaches_it(started):

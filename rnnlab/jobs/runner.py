@@ -95,6 +95,12 @@ def _read_weights(payload: bytes) -> dict:
     return read_weights(payload)
 
 
+def starting() -> bool:
+    """Whether a run is alive without its first steps yet (the server's warm-up waits for them)."""
+    with _live_lock:
+        return any(run.alive and not len(run.history) for run in _live)
+
+
 def live_jobs() -> int:
     """How many jobs are alive in this server (tests count them)."""
     with _live_lock:

@@ -23,6 +23,7 @@ _start_lock = threading.Lock()
 WARM_UP_DONE = "server warm-up done"  # logged when it is (bench/ waits for it before measuring a warm server)
 APP_LOADED_QUIET = 0.3  # seconds without a request for the app's scripts: the browser has them all
 APP_LOAD_WAIT = 5.0  # seconds: at most this long after the first page view
+FIRST_STEPS_WAIT = 3.0  # seconds: at most this long for a starting run's first steps
 
 
 class AppScripts:
@@ -79,6 +80,7 @@ def _warm_up() -> None:
     first_page_done.wait(timeout=FIRST_PAGE_WAIT)
     AppScripts.wait_until_loaded()
     wait_for_fork_server()
+    _let_first_steps_through()
     import torch
 
     # Small recurrent models run fastest on one thread; several intra-op threads per job
@@ -89,6 +91,21 @@ def _warm_up() -> None:
     import rnnlab.ui.exports  # noqa: F401  (the Train page's once there is a run; nbformat: a tenth of a second)
     # For admins and benchmarks: from here on the server answers at its steady-state cost.
     logging.getLogger("rnnlab.jobs").info("%s after %.1f s", WARM_UP_DONE, time.monotonic() - started)
+
+
+def _let_first_steps_through(limit: float = FIRST_STEPS_WAIT) -> None:
+    """A run clicked while the fork server warmed up starts as soon as it is up: its first chunk of steps
+    passes through this process (a compute slot, the chunk, the feed's frame), which PyTorch's import would
+    hold up by a third of a second (measured). Wait for it, and one feed frame, for at most `limit` s."""
+    from rnnlab.jobs import runner
+    from rnnlab.ui.feed import PERIOD
+
+    end = time.monotonic() + limit
+    if not runner.starting():
+        return
+    while runner.starting() and time.monotonic() < end:
+        time.sleep(0.02)
+    time.sleep(PERIOD)  # the feed's frame that shows them
 
 
 def warm_up_in_background() -> None:
