@@ -3,6 +3,7 @@ worker processes filling one study on SQLite (and on PostgreSQL in tests/test_sw
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -107,14 +108,28 @@ def sweep_process(out: Path, url: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "rnnlab", "sweep", *SMALL, "--steps", "100", "--trials", "4",
                "--param", "lr=1e-3:1e-1:log", "--param", "cell=rnn,gru", "--prune", "none",
                "--study", "shared", "--storage", url, "--out", str(out)]
+    # PYTHONFAULTHANDLER: a hung worker told SIGABRT prints every thread's stack (two_workers_fill_one_study).
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"})
+
+
+def outputs_of(workers: list[subprocess.Popen], timeout: float) -> list[str]:
+    """Each worker's output once it has exited; a worker still running after `timeout` seconds fails the
+    test with every worker's output so far and the hung one's thread stacks (once seen in CI, not again)."""
+    deadline = time.monotonic() + timeout
+    try:
+        return [w.communicate(timeout=max(1.0, deadline - time.monotonic()))[0] for w in workers]
+    except subprocess.TimeoutExpired:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGABRT)
+        pytest.fail("a sweep worker did not finish:\n" + "\n---\n".join(w.communicate()[0] for w in workers))
 
 
 def two_workers_fill_one_study(tmp_path: Path, url: str) -> None:
     """Two processes, one study: exactly the budget of trials, each run once, none lost."""
     workers = [sweep_process(tmp_path / f"worker{i}", url) for i in range(2)]
-    outputs = [w.communicate(timeout=240)[0] for w in workers]
+    outputs = outputs_of(workers, 240)
     assert [w.returncode for w in workers] == [0, 0], outputs
     done = finished(url, "shared")
     assert sorted(t.state for t in done) == [TrialState.COMPLETE] * 4
