@@ -147,6 +147,37 @@ def test_train_pause_step_reset_cycle():
     wait_until(at, lambda a: step_count(a) == 0 and not a.button(key="btn_resume").disabled)
 
 
+def current_run():
+    from rnnlab.ui.session import WORKSPACES
+
+    return next(ws.current for ws in WORKSPACES if ws.current is not None)
+
+
+@pytest.mark.parametrize("button", ["btn_train", "btn_step", "btn_reset"])
+def test_a_click_that_comes_with_a_changed_slider_runs_the_changed_value(button):
+    # One script run carries both the slider's new value and the click, as when the click interrupts the run
+    # the slider started: the callback runs before any script has seen 64.
+    at = app({"preset": "udacity-sine", "steps": "1000000"})
+    assert at.session_state["cfg_hidden"] != 64
+    at.select_slider(key="cfg_hidden").set_value(64)
+    at.button(key=button).click().run()
+    assert not at.exception, at.exception
+    assert current_run().config.model.hidden == 64
+    assert str(at.query_params["hidden"]).strip("[]'\"") == "64"
+
+
+def test_a_click_that_comes_with_settings_that_cannot_run_starts_nothing_and_says_why():
+    at = app({"regime": "windowed", "hidden": "512"})
+    at.button(key="btn_train").click().run()
+    first = current_run()
+    at.select_slider(key="cfg_batch").set_value(1024)  # 512 x 1024 x 20 activations per step: refused
+    at.button(key="btn_train").click().run()
+    assert not at.exception, at.exception
+    assert current_run() is first
+    assert at.button(key="btn_train").disabled
+    assert any("cannot run" in e.value for e in at.error)
+
+
 def test_a_finished_run_says_so():
     at = app({"preset": "udacity-sine"})
     at.button(key="btn_train").click().run()

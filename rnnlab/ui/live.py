@@ -15,7 +15,7 @@ import streamlit as st
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
 from rnnlab.jobs.context import FORK_SERVER_UP
-from rnnlab.ui import feed, run_status
+from rnnlab.ui import feed, run_status, settings
 from rnnlab.ui.live_chart import chart_frame, live_chart, live_metrics
 
 if TYPE_CHECKING:
@@ -53,8 +53,13 @@ def _speed(config: RunConfig | None = None) -> float | None:
     return float(choice)
 
 
-# --- button callbacks: they run before the script, so the page drawn next already shows their effect ---
-def _train(config: RunConfig) -> None:
+# --- button callbacks: they run before the script, so the page drawn next already shows their effect. The
+# ones that start a run read the sidebar's widgets at the click (settings.config_now); settings that cannot
+# run start nothing, and the page drawn next says why with Train off.
+def _train() -> None:
+    config = settings.config_now()
+    if config is None:
+        return
     ws = workspace()
     ws.start(config, speed=_speed(config))
     _publish(ws)  # the open feed follows the new run now, before the page reruns
@@ -81,18 +86,23 @@ def _resume() -> None:
         run.resume()
 
 
-def _step(config: RunConfig) -> None:
+def _step() -> None:
     ws = workspace()
     run = ws.current
-    if run is None or run.view().phase in ("finished", "stopped", "error"):
+    config = settings.config_now()
+    if (run is None or run.view().phase in ("finished", "stopped", "error")) and config is not None:
         run = ws.start(config, paused=True, speed=_speed(config))
+    if run is None:
+        return
     target = run.view().step + 1
     run.step_once()
     run.wait_until(lambda v: v.step >= target or v.phase in ("finished", "error"), timeout=3.0)
 
 
-def _reset(config: RunConfig) -> None:
-    workspace().start(config, paused=True, speed=_speed(config))
+def _reset() -> None:
+    config = settings.config_now()
+    if config is not None:
+        workspace().start(config, paused=True, speed=_speed(config))
 
 
 def _set_speed() -> None:
@@ -109,18 +119,16 @@ def controls(config: RunConfig) -> LiveRun | None:
     # One row that wraps when narrow (125% zoom, a projector): a fixed grid of columns cut labels to "Tr…".
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     # Settings that cannot run turn off what would start a run with them; the reason goes beside Train.
-    from rnnlab.ui.settings import change_note, config_error
-
-    error = config_error()
-    bar.button("Train", type="primary", on_click=_train, args=(config,), key="btn_train", disabled=bool(error),
+    error = settings.config_error()
+    bar.button("Train", type="primary", on_click=_train, key="btn_train", disabled=bool(error),
                help="Start a new run with the settings in the sidebar.", width="content")
     bar.button("Pause", on_click=_pause, key="btn_pause", disabled=phase not in ACTIVE, width="content")
     bar.button("Resume", on_click=_resume, key="btn_resume",
                disabled=phase != "paused" and not getattr(run, "resumable", False), width="content")
-    bar.button("Step", on_click=_step, args=(config,), key="btn_step",
+    bar.button("Step", on_click=_step, key="btn_step",
                disabled=phase in ACTIVE or bool(error) and phase != "paused",
                help="One optimisation step, then pause.", width="content")
-    bar.button("Reset", on_click=_reset, args=(config,), key="btn_reset", disabled=bool(error),
+    bar.button("Reset", on_click=_reset, key="btn_reset", disabled=bool(error),
                help="Back to step 0: fresh weights, same settings.", width="content")
     bar.select_slider("Speed (steps/s)", SPEEDS, value="max", key="speed", on_change=_set_speed,
                       help="Slow training down so a class can watch each step.",
@@ -134,7 +142,7 @@ def controls(config: RunConfig) -> LiveRun | None:
         st.caption(f"Runs of {SHORT_RUN} steps or fewer play at {SHORT_RUN_SPEED:g} steps/s so you can watch "
                    "them; pick a speed to change that.")
     if run is not None and not error:
-        _follow_settings(run, config, live=phase in ACTIVE + ("paused",), note=change_note(run.config, config))
+        _follow_settings(run, config, live=phase in ACTIVE + ("paused",), note=settings.change_note(run.config, config))
     return run
 
 

@@ -196,9 +196,8 @@ def sidebar() -> RunConfig:
                 with st.expander(title, expanded=section != "data"):
                     for name in shown:
                         values[name] = _draw_widget(name, values)
-        values |= _pins()
-        flat = {"preset": st.session_state.get("preset_choice") or ""} | values
-        st.session_state["sidebar_values"] = values
+        flat = _flat(values)
+        st.session_state["sidebar_values"] = values | _pins()
         try:
             config, error = RunConfig.from_flat(flat, use_preset=False), ""
         except ConfigError as exc:
@@ -213,6 +212,22 @@ def sidebar() -> RunConfig:
         share_link(config)
     classroom_ui.apply_view(room)
     return config
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    """The flat settings that `values` (setting name -> widget value) make, with the preset and the link's pins."""
+    return {"preset": st.session_state.get("preset_choice") or ""} | values | _pins()
+
+
+def config_now() -> RunConfig | None:
+    """The config the sidebar's widgets hold at this moment (None when it cannot run), for a button's callback.
+    A callback runs before the script; a config bound to the button as an argument comes from the last run
+    that drew the button, older than the widgets when the click interrupted the run a slider started."""
+    try:
+        return RunConfig.from_flat(_flat({f.name: st.session_state.get(PREFIX + f.name) for f in FIELDS}),
+                                   use_preset=False)
+    except ConfigError:
+        return None
 
 
 def _fixes(flat: dict[str, Any]) -> str:

@@ -63,15 +63,15 @@ def sweep_session() -> SweepSession:
 
 
 # --- choosing what to sweep ----------------------------------------------------------------------
-def _param_text(name: str, config: RunConfig) -> str:
-    """The --param text this setting's widgets describe (the command line's grammar, and its checks)."""
+def _draw_param(name: str, config: RunConfig) -> None:
+    """The widgets of one swept setting: its choices, or a range around the sidebar's value."""
     f = FIELD_BY_NAME[name]
     key = f"sweep_{name}"
     if f.choices or f.kind is bool:
         options = list(f.choices) if f.choices else [True, False]
         # Up to four: every cell type (rnn, rnn_relu, lstm, gru), not the first three only.
-        picked = st.multiselect(f.title, options, default=options[:4], key=key, help=f.help)
-        return f"{name}={','.join(str(v).lower() for v in picked)}"
+        st.multiselect(f.title, options, default=options[:4], key=key, help=f.help)
+        return
     current = config.get(name)
     # Around the sidebar's value: a decade either side for a number, half to double for a count.
     spread = 10 if f.kind is float else 2
@@ -79,16 +79,44 @@ def _param_text(name: str, config: RunConfig) -> str:
     if not low < high:
         low, high = f.low, f.high
     cols = st.columns([2, 2, 1])
-    lo = cols[0].number_input(f"{f.title}: from", f.kind(f.low), f.kind(f.high), f.kind(low), key=key + "_lo",
-                              format="%g" if f.kind is float else "%d")
-    hi = cols[1].number_input("to", f.kind(f.low), f.kind(f.high), f.kind(high), key=key + "_hi",
-                              format="%g" if f.kind is float else "%d")
-    log = cols[2].checkbox("log", value=name == "lr", key=key + "_log", help="Sample evenly in the exponent.")
-    return f"{name}={lo!r}:{hi!r}" + (":log" if log else "")
+    cols[0].number_input(f"{f.title}: from", f.kind(f.low), f.kind(f.high), f.kind(low), key=key + "_lo",
+                         format="%g" if f.kind is float else "%d")
+    cols[1].number_input("to", f.kind(f.low), f.kind(f.high), f.kind(high), key=key + "_hi",
+                         format="%g" if f.kind is float else "%d")
+    cols[2].checkbox("log", value=name == "lr", key=key + "_log", help="Sample evenly in the exponent.")
 
 
-def _start(spec: SweepSpec, workers: int) -> None:
-    sweep_session().start(spec, workers)
+def _param_text(name: str) -> str:
+    """The --param text that setting's widgets hold now (the command line's grammar, and its checks)."""
+    f, key, state = FIELD_BY_NAME[name], f"sweep_{name}", st.session_state
+    if f.choices or f.kind is bool:
+        return f"{name}={','.join(str(v).lower() for v in state[key])}"
+    return f"{name}={state[key + '_lo']!r}:{state[key + '_hi']!r}" + (":log" if state[key + "_log"] else "")
+
+
+def _spec_now(config: RunConfig) -> SweepSpec:
+    """The sweep the page's widgets describe at this moment (ConfigError says what cannot run). Read from the
+    widgets' state, not bound to the button: a click that interrupts the run a change started gets what the
+    page shows, not the run before."""
+    names = st.session_state["sweep_names"]
+    if not names:
+        raise ConfigError("Choose at least one setting to sweep.")
+    return SweepSpec(config, tuple(parse_param(_param_text(name)) for name in names),
+                     trials=int(st.session_state["sweep_trials"]), pruner=st.session_state["sweep_pruner"],
+                     study=f"sweep {sweep_session().count + 1}")
+
+
+def _start() -> None:
+    config = settings.config_now()
+    try:
+        spec = _spec_now(config) if config is not None else None
+    except (ConfigError, KeyError):  # KeyError: a setting added as the click came, its range not drawn yet
+        spec = None
+    if spec is None:  # the page drawn next says why, or shows the new setting's range
+        st.session_state["sweep_notice"] = "The sweep did not start: check the settings below, then press " \
+                                           "**Start sweep** again."
+        return
+    sweep_session().start(spec, int(st.session_state["sweep_workers"]))
 
 
 def _open_best(config: RunConfig) -> None:
@@ -103,23 +131,24 @@ def controls(config: RunConfig) -> None:
     names = st.multiselect("Settings to sweep", SWEEPABLE, default=["lr", "hidden", "cell"], key="sweep_names",
                            format_func=lambda n: FIELD_BY_NAME[n].title,
                            help="The sidebar's values are the fixed ones; these vary from trial to trial.")
-    texts = [_param_text(name, config) for name in names]
+    for name in names:
+        _draw_param(name, config)
     cols = st.columns(3)
-    trials = cols[0].number_input("Trials", 1, MAX_TRIALS, 20, key="sweep_trials")
-    pruner = cols[1].selectbox("Pruner", PRUNERS, key="sweep_pruner",
-                               help="median: stop a trial worse than the median so far; asha: successive halving.")
-    workers = cols[2].number_input("At once", 1, 2, 2, key="sweep_workers", help="Trials trained at the same time.")
+    cols[0].number_input("Trials", 1, MAX_TRIALS, 20, key="sweep_trials")
+    cols[1].selectbox("Pruner", PRUNERS, key="sweep_pruner",
+                      help="median: stop a trial worse than the median so far; asha: successive halving.")
+    cols[2].number_input("At once", 1, 2, 2, key="sweep_workers", help="Trials trained at the same time.")
     try:
-        spec = SweepSpec(config, tuple(parse_param(t) for t in texts), trials=int(trials), pruner=pruner,
-                         study=f"sweep {session.count + 1}")
-        if not texts:
-            raise ConfigError("Choose at least one setting to sweep.")
+        spec = _spec_now(config)
     except ConfigError as exc:
         spec = None
         st.warning(str(exc))
+    notice = st.session_state.pop("sweep_notice", "")
+    if notice and spec is not None:
+        st.info(notice)
     left, right = st.columns(2)
     left.button("Start sweep", type="primary", key="sweep_start", disabled=spec is None or session.active,
-                on_click=_start, args=(spec, int(workers)), width="stretch")
+                on_click=_start, width="stretch")
     right.button("Stop sweep", key="sweep_stop", disabled=not session.active, on_click=session.stop,
                  width="stretch")
 
