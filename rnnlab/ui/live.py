@@ -90,11 +90,11 @@ def _resume() -> None:
 def _step() -> None:
     ws = workspace()
     run = ws.current
-    config = settings.config_now()
-    if (run is None or run.view().phase in ("finished", "stopped", "error")) and config is not None:
+    if run is None or run.view().phase in ("finished", "stopped", "error"):  # a new run, from the sidebar's
+        config = settings.config_now()
+        if config is None:
+            return
         run = ws.start(config, paused=True, speed=_speed(config))
-    if run is None:
-        return
     target = run.view().step + 1
     run.step_once()
     run.wait_until(lambda v: v.step >= target or v.phase in ("finished", "error"), timeout=3.0)
