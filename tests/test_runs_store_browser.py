@@ -114,6 +114,16 @@ def server_pid(port: int) -> int:
     raise AssertionError(f"no streamlit process on port {port}")
 
 
+def weights_saved(home: Path, page, timeout: float = 60) -> None:
+    """Wait until the page's one run has weights in the store (saved every second of training here): a fixed
+    sleep raced the save on a loaded machine, and a run killed before its first save cannot resume."""
+    workspace = page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')")
+    deadline = time.monotonic() + timeout
+    while not any(info.weights_step for info in RunStore(home).list_runs(workspace)):
+        assert time.monotonic() < deadline, "no weights saved"
+        time.sleep(0.1)
+
+
 def test_a_run_cut_short_by_kill_9_is_listed_as_interrupted_and_resumes(chromium, tmp_path):
     home = tmp_path / "home"
     env = {"RNNLAB_HOME": str(home), "RNNLAB_WEIGHTS_EVERY": "1"}
@@ -124,7 +134,7 @@ def test_a_run_cut_short_by_kill_9_is_listed_as_interrupted_and_resumes(chromium
             wait_for_app(page)
             page.get_by_role("button", name="Train", exact=True).click()
             step_above(page, 200)
-            time.sleep(1.5)  # at least one save of the weights (every second here)
+            weights_saved(home, page)
             os.kill(server_pid(int(url.rsplit(":", 1)[1])), signal.SIGKILL)
             killed_at = page.evaluate(STEP)
         with streamlit_server(env, port=int(url.rsplit(":", 1)[1])) as url:
