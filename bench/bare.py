@@ -2,7 +2,8 @@
 
 Same windows (cut by rnnlab.series.data before the clock starts, then handed over as plain tensors),
 same model sizes, same optimiser and loss, same batch order (streaming: consecutive windows,
-hidden state carried and detached; windowed: a fresh permutation each epoch). Each step reads
+hidden state carried and detached; windowed: a fresh permutation each epoch), same validation
+(a streaming seq2seq model scored on its validation part as one warmed-up sequence). Each step reads
 the loss with .item(), as any loop that records its loss must.
 
 Run as `python -m bench.bare --worker '{"preset": "udacity-sine"}'` it is a worker process:
@@ -56,7 +57,7 @@ class BareLoop:
     """The bare loop for a config, stepped `n` steps at a time; the data is prepared up front."""
 
     def __init__(self, config, eval_every: int | None = None) -> None:
-        from rnnlab.learn.trainer import spread_windows
+        from rnnlab.learn.trainer import spread_windows, warm_sequence
         from rnnlab.series import data as data_mod
 
         t, m = config.train, config.model
@@ -65,6 +66,10 @@ class BareLoop:
         stride = t.seq_len if self.streaming else 1
         self.x, self.y = data_mod.windows(prepared, "train", t.seq_len, m.head, m.horizon, stride=stride)
         self.x_val, self.y_val = spread_windows(*data_mod.windows(prepared, "val", t.seq_len, m.head, m.horizon))
+        self.val_from = 0
+        if self.streaming and m.head == "seq2seq":  # as the Trainer: the part as one sequence, warmed up
+            start, end = prepared.bounds["val"]
+            self.x_val, self.y_val, self.val_from = warm_sequence(prepared.values, start, end, t.seq_len)
         torch.manual_seed(config.data.seed)
         self.rng = np.random.default_rng(config.data.seed)
         self.net = BareNet(m.cell, prepared.input_size, m.hidden, m.layers, m.bidirectional, m.head,
@@ -111,7 +116,8 @@ class BareLoop:
             if self.eval_every and self.step_count % self.eval_every == 0:
                 net.eval()
                 with torch.no_grad():
-                    self.val_loss = float(loss_fn(net(self.x_val)[0], self.y_val))
+                    prediction = net(self.x_val)[0]
+                    self.val_loss = float(loss_fn(prediction[:, self.val_from:], self.y_val[:, self.val_from:]))
                 net.train()
 
     def run_for(self, seconds: float, chunk: int = 20) -> tuple[int, float]:
