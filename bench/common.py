@@ -115,20 +115,67 @@ def thread_seconds(pid: int) -> dict[int, float]:
     return found
 
 
+def sched_counts(pid: int) -> tuple[int, float]:
+    """Times the process's threads were preempted (involuntary context switches) and seconds they spent
+    runnable but waiting for a CPU (/proc/PID/task/TID/status and schedstat)."""
+    switches, waited = 0, 0.0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0.0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as handle:
+                switches += next(int(line.split()[1]) for line in handle
+                                 if line.startswith("nonvoluntary_ctxt_switches"))
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as handle:
+                waited += int(handle.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError, StopIteration):
+            continue
+    return switches, waited
+
+
+def keep_training_apart() -> None:
+    """Diagnostic (live_browser --pin): the training processes on CPU 0, every other process under this one
+    (server, browser, driver, this script) on the other CPUs, so that no thread of theirs shares the
+    training's core. Called at each window: threads started later inherit their creator's CPUs."""
+    others = set(range(1, os.cpu_count() or 1)) or {0}
+    for pid in [os.getpid(), *descendants(os.getpid())]:
+        cpus = {0} if process_kind(pid) in TRAINING else others
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except OSError:  # gone meanwhile
+                continue
+
+
+# Kinds whose preemptions CpuMeter counts: the training that the ratios compare.
+TRAINING = ("server's job processes", "bare loop")
+
+
 class CpuMeter:
     """Cores used during a window, per kind of process under this one, and by everyone else; for the
-    streamlit server also its busiest threads (a training job's thread is usually the first)."""
+    streamlit server also its busiest threads (a training job's thread is usually the first); for the
+    training processes how often other threads preempted them and how long they waited for a CPU
+    (`preempted`: kind -> (preemptions per second, share of the window spent waiting))."""
 
     def __init__(self) -> None:
         self._start: dict[int, float] = {}
+        self._sched: dict[int, tuple[int, float]] = {}
         self._threads: dict[int, dict[int, float]] = {}
         self._t0 = self._busy0 = 0.0
         self._own0 = 0.0
         self.server_threads: list[float] = []
+        self.preempted: dict[str, tuple[float, float]] = {}
 
     def start(self) -> CpuMeter:
         pids = descendants(os.getpid())
         self._start = {pid: cpu_seconds(pid) for pid in pids}
+        self._sched = {pid: sched_counts(pid) for pid in pids if process_kind(pid) in TRAINING}
         self._threads = {pid: thread_seconds(pid) for pid in pids if process_kind(pid) == "server"}
         self._own0 = _own_cpu()
         self._busy0 = machine_busy_seconds()
@@ -138,13 +185,19 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         seconds = time.monotonic() - self._t0
         used: dict[str, float] = {}
+        counts: dict[str, tuple[int, float]] = {}
         for pid in descendants(os.getpid()):
             kind = process_kind(pid)
             used[kind] = used.get(kind, 0.0) + cpu_seconds(pid) - self._start.get(pid, 0.0)
+            if kind in TRAINING:
+                (switches, waited), (was_switches, was_waited) = sched_counts(pid), self._sched.get(pid, (0, 0.0))
+                total = counts.get(kind, (0, 0.0))
+                counts[kind] = (total[0] + switches - was_switches, total[1] + waited - was_waited)
             if pid in self._threads:
                 before = self._threads[pid]
                 deltas = [(v - before.get(tid, 0.0)) / seconds for tid, v in thread_seconds(pid).items()]
                 self.server_threads = [round(d, 2) for d in sorted(deltas, reverse=True)[:4]]
+        self.preempted = {kind: (n / seconds, waited / seconds) for kind, (n, waited) in counts.items()}
         used["bench script"] = _own_cpu() - self._own0
         ours = sum(used.values())
         used["rest of machine"] = max(0.0, machine_busy_seconds() - self._busy0 - ours)

@@ -16,6 +16,9 @@ Inside the page a requestAnimationFrame loop timestamps every change of the Step
 chart's drawn lines (see bench/browser.py), so the rates, redraws and latencies are the browser's own. The websocket
 frames the page receives are counted from Python. Who used the cores during each window
 (server, Chromium, everything else on the machine) is read from /proc.
+With --pin (a diagnostic, not the user's case) the job and the bare loop run on CPU 0 and everything else
+on the other CPU: set against the plain run, it shows what sharing the job's core with the browser costs
+(the job's preemptions per second and its time waiting for a CPU are reported either way).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import browser as rb  # noqa: E402
 from bench.bare import BareWorker  # noqa: E402
-from bench.common import CpuMeter, Report, check, fmt_rate, median, spread  # noqa: E402
+from bench.common import CpuMeter, Report, check, fmt_rate, keep_training_apart, median, spread  # noqa: E402
 
 PRESET = "udacity-sine"
 RAMP_SECONDS = 1.0  # after Train/Resume, before the window opens
@@ -38,7 +41,7 @@ CHARTS = ("loss_chart", "window_chart")
 SETTLE_MS = 1500.0  # after Pause: how long the Step metric is watched for late changes
 
 
-def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
+def run(settings: dict, reps: int, seconds: float, report: Report, pin: bool = False) -> dict:
     from browser_support import (
         blank_samples,
         charts_marked,
@@ -69,12 +72,16 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
             # same loop up to twice as fast as another (350-780 steps/s for six fresh bare processes), so
             # one pair of processes for all repetitions measured their luck, not the app.
             bare = BareWorker(settings)
+            if pin:
+                keep_training_apart()
             bare_cpu = CpuMeter().start()
             bare_rate = bare.rate(seconds)  # A: the app paused (or not started), the browser idle
             bare_used = bare_cpu.stop()
             page.wait_for_selector(".st-key-btn_train button:not([disabled])", timeout=10_000)
             rb.click(page, "btn_train")
             time.sleep(RAMP_SECONDS)
+            if pin:
+                keep_training_apart()
             mark_charts(page, CHARTS)
             start, wall0, cpu = rb.now(page), time.monotonic(), CpuMeter().start()
             time.sleep(seconds)  # B: training live, charts redrawing
@@ -117,6 +124,9 @@ def run(settings: dict, reps: int, seconds: float, report: Report) -> dict:
                 "server busiest threads (cores)": " ".join(map(str, server_threads)),
                 "same chart nodes after the window": same_node,
                 "blank samples of 100": blank,
+                "job preempted/s": cpu.preempted.get("server's job processes", (0.0, 0.0))[0],
+                "job waiting for a CPU": cpu.preempted.get("server's job processes", (0.0, 0.0))[1],
+                "bare preempted/s": bare_cpu.preempted.get("bare loop", (0.0, 0.0))[0],
                 "cores live": used,
                 "cores bare": bare_used,
             }
@@ -162,13 +172,17 @@ def _bundle(row: dict) -> str:
 def main(argv: list[str] | None = None) -> Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repetitions of 3 s instead of 4 of 8 s")
+    parser.add_argument("--pin", action="store_true",
+                        help="diagnostic: the job and the bare loop on CPU 0, the server and Chromium on the others")
     parser.add_argument("--settings", default=json.dumps({"preset": PRESET, "steps": 1_000_000}),
                         help="the run's settings as a flat JSON object (they go into the URL)")
     args = parser.parse_args(argv)
     reps, seconds = (3, 3.0) if args.quick else (4, 8.0)
     settings = json.loads(args.settings)
-    report = Report("live_browser", f"Live training in Chromium ({settings})", args.quick)
-    result = run(settings, reps, seconds, report)
+    pinned = ", training kept apart from the browser and server (--pin)" if args.pin else ""
+    name = "live_browser_pinned" if args.pin else "live_browser"
+    report = Report(name, f"Live training in Chromium ({settings}){pinned}", args.quick)
+    result = run(settings, reps, seconds, report, pin=args.pin)
     rows = result["reps"]
     ratio = median([r["ratio"] for r in rows])
     redraws = median([r["loss redraws/s"] for r in rows])
@@ -177,6 +191,9 @@ def main(argv: list[str] | None = None) -> Report:
     report.add("live / bare steps/s", f"{ratio:.2f} ({spread([r['ratio'] for r in rows])})", ">= 0.90",
                check(ratio, 0.90), f"live {fmt_rate(median([r['live steps/s'] for r in rows]))}, "
                f"bare {fmt_rate(median([r['bare steps/s'] for r in rows]))}")
+    report.add("job preempted by other threads", f"{median([r['job preempted/s'] for r in rows]):.0f} times/s",
+               note=f"waiting for a CPU {median([r['job waiting for a CPU'] for r in rows]):.1%} of the window; "
+                    f"the bare loop in A: {median([r['bare preempted/s'] for r in rows]):.0f} times/s")
     report.add("loss chart redraws/s (drawn in the browser)", f"{redraws:.1f}", ">= 10", check(redraws, 10),
                f"window chart {median([r['window redraws/s'] for r in rows]):.1f}/s")
     report.add("both at once", "yes" if check(ratio, 0.90) and check(redraws, 10) else "no",
