@@ -7,13 +7,13 @@ Targets (issue 9), at every level:
   changes at least once a second.
 
 How: one server (tests/browser_support.streamlit_server), one Chromium with one browser context (its own
-session) per student, each on `/?preset=udacity-sine&steps=1000000`. At each level the bare loop runs first
-in a new process of its own while the pages sit idle (A), then every page clicks Train within a few milliseconds of
-the others and trains for the window (B); then all pause and the contexts close. Step rates, update gaps
-and loss-chart redraws (changes of the drawn line) are timed inside each page (bench/browser.py). CPU is
-read per process from /proc: the server, its job processes, the browsers and the rest of the machine
-separately. In a lecture hall the browsers are on the students' laptops; here they share the two cores,
-so the jobs' steps per CPU-second (not steps per second) is what says whether watching costs training.
+session) per student, each on `/?preset=udacity-sine&steps=1000000`. At each level the bare loop runs first in a
+new process of its own while the pages sit idle (A), then every page clicks Train within a few milliseconds of
+the others and trains for the window (B); then all pause, the bare loop runs again (A) and the contexts close.
+Step rates, update gaps and loss-chart redraws (changes of the drawn line) are timed inside each page
+(bench/browser.py). CPU is read per process from /proc: the server, its job processes, the browsers and the rest
+of the machine separately. In a lecture hall the browsers are on the students' laptops; here they share the two
+cores, so the jobs' steps per CPU-second (not steps per second) is what says whether watching costs training.
 """
 
 from __future__ import annotations
@@ -54,10 +54,8 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
     wait_for_warm_up(url)  # the server's one-time imports (its first level only) are not a class's cost
     # A new bare process at each level, as each level's jobs are new: on this host one process runs the same
     # loop up to twice as fast as another, so one bare process for every level measured its own luck.
-    with BareWorker(SETTINGS) as bare:
-        bare_meter = CpuMeter().start()
-        bare_rate = bare.rate(min(seconds, 4.0))  # A: every page open and idle
-        bare_cores = bare_meter.stop().get("bare loop", float("nan"))
+    bare = BareWorker(SETTINGS)
+    first = bare_window(bare, min(seconds, 4.0))  # A: every page open and idle
     clicked = time.monotonic()
     for page in pages:
         rb.click(page, "btn_train")
@@ -68,6 +66,7 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
     time.sleep(seconds)
     ends = [rb.now(page) for page in pages]
     cores = meter.stop()
+    preempted = meter.preempted.get(JOBS, (float("nan"), float("nan")))
     per_session = []
     for page, socket, start, end in zip(pages, sockets, starts, ends, strict=True):
         record = rb.record(page)
@@ -81,11 +80,24 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
         except Exception:  # a page whose Pause is disabled (run over) or missing: nothing to stop
             pass
     time.sleep(0.5)
+    # A again, the runs paused: the machine's speed drifts by a tenth or more within seconds here, so the
+    # jobs are set against the bare loop on both sides of their window (as in live_browser).
+    second = bare_window(bare, min(seconds, 4.0))
+    bare.close()
     for context in contexts:
         context.close()
     time.sleep(1.0)  # let the server release the sessions before the next level
-    return {"sessions": sessions, "bare": bare_rate, "bare cores": bare_cores, "click spread s": click_spread,
-            "per session": per_session, "cores": cores}
+    return {"sessions": sessions, "bare": (first[0] + second[0]) / 2, "bare cores": (first[1] + second[1]) / 2,
+            "bare steps per CPU-s": (first[0] / first[1] + second[0] / second[1]) / 2,
+            "click spread s": click_spread, "per session": per_session, "cores": cores,
+            "jobs preempted/s": preempted[0], "jobs waiting for a CPU": preempted[1]}
+
+
+def bare_window(bare: BareWorker, seconds: float) -> tuple[float, float]:
+    """The bare loop's steps/s over `seconds` and the cores it used meanwhile."""
+    meter = CpuMeter().start()
+    rate = bare.rate(seconds)
+    return rate, meter.stop().get("bare loop", float("nan"))
 
 
 def _finite(values: list[float]) -> list[float]:
@@ -117,7 +129,7 @@ def main(argv: list[str] | None = None) -> Report:
     for r in results:
         n, sessions, used = r["sessions"], r["per session"], r["cores"]
         total = sum(_finite([s["steps/s"] for s in sessions]))
-        bare_per_cpu = r["bare"] / r["bare cores"] if r["bare cores"] > 0 else float("nan")
+        bare_per_cpu = r["bare steps per CPU-s"]
         jobs = used.get(JOBS, 0.0)
         per_cpu = total / jobs if jobs > 0 else float("nan")
         efficiency = per_cpu / bare_per_cpu
@@ -134,6 +146,8 @@ def main(argv: list[str] | None = None) -> Report:
             "server cores per session": f"{server:.3f}",
             "redraws/s per tab min..max": f"{min(redraws):.1f}..{max(redraws):.1f}" if redraws else "-",
             "worst Step gap s": f"{gap:.2f}",
+            "preempted/s per job (share waiting for a CPU)":
+                f"{r['jobs preempted/s'] / n:.0f} ({r['jobs waiting for a CPU'] / n:.1%})",
             "errors+disconnects": problems,
             "cores: server / jobs / chromium / rest": f"{used.get('server', 0):.2f} / {jobs:.2f} / "
                                                       f"{used.get('chromium', 0):.2f} / "
