@@ -182,6 +182,24 @@ def test_imports_a_run_zip_and_refuses_a_file_that_is_not_one(store):
     assert rows(at) == ["from elsewhere"]
 
 
+def test_an_import_says_what_it_left_out(store):
+    import io
+    import zipfile
+
+    other = new_workspace_id()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(store.export_zip(other, seed_run(store, other, "damaged window", 15)))) as src, \
+            zipfile.ZipFile(buffer, "w") as out:
+        for name in src.namelist():
+            out.writestr(name, src.read(name))
+        out.writestr("snapshot.npz", b"torn")
+    at = app(new_workspace_id(), page="runs")
+    at.file_uploader(key="runs_import_file").set_value(("w.zip", buffer.getvalue(), "application/zip")).run()
+    at.button(key="runs_import").click().run()
+    assert "Imported w.zip" in at.success[0].value and rows(at) == ["damaged window"]
+    assert any("snapshot.npz" in i.value and "left out" in i.value for i in at.info)
+
+
 def test_the_quota_removes_the_oldest_unpinned_run_and_says_so(store, monkeypatch):
     from rnnlab.ui.runstore import run_store
 

@@ -333,6 +333,46 @@ def test_a_downloaded_run_imports_into_another_workspace_whole(store):
                                                                               "finished", 29)
 
 
+def snapshot_arrays(t: int = 20) -> dict[str, np.ndarray]:
+    rows = np.arange(100, 100 + t)
+    return {"input_time": rows, "inputs": np.sin(rows / 5), "target_time": rows + 1,
+            "targets": np.sin((rows + 1) / 5), "predictions": np.sin((rows + 1) / 5) * 0.9}
+
+
+def test_a_downloaded_run_keeps_its_last_window(store):
+    ws, friend = new_workspace_id(), new_workspace_id()
+    run_id = store.create_run(ws, CONFIG, "with window").run_id
+    store.append_history(ws, run_id, steps_block(0, 30))
+    store.folder(run_id).save_snapshot(snapshot_arrays())
+    store.save_weights(ws, run_id, model_state(), 29)
+    data = store.export_zip(ws, run_id)
+    assert "snapshot.npz" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    created = store.import_zip(friend, data)
+    assert created.left_out == ()
+    back = store.folder(created.run_id).snapshot()
+    assert back is not None and all(np.array_equal(back[k], v) for k, v in snapshot_arrays().items())
+
+
+def npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("snapshot", [
+    b"not an npz at all",
+    npz_bytes(x=np.zeros(3)),  # other arrays
+    npz_bytes(**{**snapshot_arrays(), "targets": np.zeros(5)}),  # lengths that do not pair up
+    npz_bytes(**{**snapshot_arrays(), "inputs": np.array([{"a": 1}] * 20, dtype=object)}),  # a pickle
+], ids=["garbage", "other arrays", "lengths", "pickle"])
+def test_a_damaged_last_window_is_left_out_with_a_sentence_and_the_run_imports(store, snapshot):
+    ws = new_workspace_id()
+    created = store.import_zip(ws, zip_of({**GOOD, "snapshot.npz": snapshot}))
+    assert len(created.left_out) == 1 and "snapshot.npz" in created.left_out[0]
+    assert store.folder(created.run_id).snapshot() is None
+    assert list(store.load_run(ws, created.run_id).history.column("loss")) == [1.0, 0.5]
+
+
 def test_a_command_line_run_folder_imports(store, tmp_path):
     out = tmp_path / "cli-run"
     assert cli.main(["train", "--out", str(out), "--steps", "25", "--hidden", "8", "--quiet"]) == 0

@@ -29,6 +29,7 @@ from rnnlab.store.folder import (
     LOG_META,
     META,
     SERIES,
+    SNAPSHOT,
     WEIGHTS,
     RunFolder,
     StoreError,
@@ -53,13 +54,15 @@ class ImportedRun:
     weights: bytes | None
     series: bytes | None
     meta: dict
+    snapshot: bytes | None = None  # the last "prediction vs target" window (runs saved before it have none)
+    left_out: tuple[str, ...] = ()  # sentences: parts of the archive not imported, and why
 
 
 def export_zip(folder: RunFolder, meta: dict) -> bytes:
     """The folder's files, history.csv and run.json added, as a zip (what "Download run" gives)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in (CONFIG, LOG, LOG_META, WEIGHTS, SERIES):
+        for name in (CONFIG, LOG, LOG_META, WEIGHTS, SERIES, SNAPSHOT):
             if (folder.path / name).exists():
                 archive.write(folder.path / name, name)
         from rnnlab.export.script import history_csv
@@ -148,7 +151,30 @@ def check(files: dict[str, bytes]) -> ImportedRun:
         meta = meta if isinstance(meta, dict) else {}
     if WEIGHTS in files:
         _check_weights(files[WEIGHTS], config, files.get(SERIES))
-    return ImportedRun(config, block, files.get(WEIGHTS), files.get(SERIES), meta)
+    snapshot, left_out = files.get(SNAPSHOT), ()
+    if snapshot is not None and not _is_snapshot(snapshot):
+        snapshot = None
+        left_out = ("Its last window (snapshot.npz) is damaged and was left out: the window chart stays empty "
+                    "until the run trains again.",)
+    return ImportedRun(config, block, files.get(WEIGHTS), files.get(SERIES), meta, snapshot, left_out)
+
+
+def _is_snapshot(data: bytes) -> bool:
+    """A snapshot.npz as RunFolder.save_snapshot writes it: the Snapshot's arrays, 1-d numbers, no pickles."""
+    from dataclasses import fields
+
+    from rnnlab.learn.progress import Snapshot
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return False
+    names = [f.name for f in fields(Snapshot)]
+    if set(arrays) != set(names) or not all(a.ndim == 1 and a.dtype.kind in "iuf" for a in arrays.values()):
+        return False
+    return len(arrays["input_time"]) == len(arrays["inputs"]) and \
+        len(arrays["target_time"]) == len(arrays["targets"]) == len(arrays["predictions"])
 
 
 def _check_weights(data: bytes, config: RunConfig, series: bytes | None) -> None:

@@ -111,6 +111,12 @@ class Created(NamedTuple):
     evicted: list[RunInfo]  # runs the quota removed to make room (the UI says so)
 
 
+class Imported(NamedTuple):
+    run_id: str
+    evicted: list[RunInfo]
+    left_out: tuple[str, ...]  # parts of the archive that were not brought in, as sentences (the UI says so)
+
+
 _FIELDS = ", ".join(RunInfo.__dataclass_fields__).replace("config_json", "config AS config_json")
 
 
@@ -430,15 +436,15 @@ class RunStore:
         with self._faults(f"export run {info.name!r}"):
             return archive.export_zip(self.folder(run_id), meta)
 
-    def import_zip(self, workspace: str, data: bytes, name: str = "") -> Created:
+    def import_zip(self, workspace: str, data: bytes, name: str = "") -> Imported:
         """A run from a zip ("Download run", or a zipped `train --out` folder); StoreError if it is not one."""
         return self._import(workspace, archive.check(archive.files_from_zip(data)), name)
 
-    def import_folder(self, workspace: str, path: Path | str) -> Created:
+    def import_folder(self, workspace: str, path: Path | str) -> Imported:
         """A run from a folder `python -m rnnlab train --out` wrote."""
         return self._import(workspace, archive.check(archive.files_from_folder(Path(path))), Path(path).name)
 
-    def _import(self, workspace: str, run: archive.ImportedRun, name: str) -> Created:
+    def _import(self, workspace: str, run: archive.ImportedRun, name: str) -> Imported:
         meta = run.meta
         name = str(meta.get("name") or name or "imported run")[:200]
         status = str(meta.get("status", "finished"))
@@ -455,6 +461,8 @@ class RunStore:
                     write_atomic(folder.path / "series.csv", run.series)
                 if run.weights is not None:
                     write_atomic(folder.path / "weights.pt", run.weights)
+                if run.snapshot is not None:
+                    write_atomic(folder.path / "snapshot.npz", run.snapshot)
             self._append(created.run_id, run.block)
             self._update(workspace, created.run_id, "import the run", "weights_step = ?, notes = ?, message = ?, "
                          "bytes = ?", weights_step if run.weights is not None else None, str(meta.get("notes", "")),
@@ -462,7 +470,7 @@ class RunStore:
         except BaseException:
             self._remove([created.run_id])  # half an import is no run
             raise
-        return created
+        return Imported(*created, run.left_out)
 
 
 class RunWriter:

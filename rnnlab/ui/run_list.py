@@ -147,6 +147,8 @@ def _import(ws: Workspace) -> None:
     _act(bring_in)
     if created is not None:
         st.session_state[DONE_KEY] = f"Imported {file.name} as {ws.store.get(ws.id, created.run_id).name!r}."
+        for sentence in created.left_out:
+            ws.say(sentence)
         if created.evicted:
             ws.say(f"To make room, the oldest unpinned runs were removed: "
                    f"{', '.join(repr(r.name) for r in created.evicted)}.")
