@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from rnnlab import presets
 from rnnlab.ui import lesson, live, settings
 from rnnlab.ui.boot import require_entry
 
@@ -13,7 +12,7 @@ st.header("Train a recurrent network")
 settings.show_link_warnings()
 lesson.pane()  # a lesson=NAME link's steps (rnnlab/lessons)
 if config.preset:
-    st.caption(presets.PRESETS[config.preset].description)
+    st.caption(settings.preset_caption(config))
 run = live.controls(config)
 live.live_view(run)
 if run is not None:

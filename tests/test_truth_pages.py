@@ -91,3 +91,11 @@ def test_an_uploaded_dated_series_has_its_dates_on_the_train_and_forecast_charts
     assert not at.exception
     truth = at.get("plotly_chart")[0].proto.spec
     assert '"2024-' in truth
+
+
+def test_the_preset_caption_names_what_the_settings_changed_from_it():
+    plain = app({"preset": "udacity-sine"})
+    assert any("notebook exactly" in c.value and "Changed" not in c.value for c in plain.caption)
+    changed = app({"preset": "udacity-sine", "steps": "1000", "hidden": "64"})
+    note = next(c.value for c in changed.caption if "notebook exactly" in c.value)
+    assert "Changed from the preset: hidden 32 → 64, steps 75 → 1,000." in note

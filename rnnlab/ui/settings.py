@@ -267,6 +267,13 @@ def differences(old: RunConfig, new: Mapping[str, Any], limit: int = 4) -> str:
     return ", ".join(changed[:limit]) + more
 
 
+def preset_caption(config: RunConfig) -> str:
+    """The preset's description, and what the settings changed from it: a description that says "75 steps"
+    over a run of a million would not be the truth."""
+    changed = differences(RunConfig.from_flat({"preset": config.preset}), config.to_flat())
+    return presets.PRESETS[config.preset].description + (f" Changed from the preset: {changed}." if changed else "")
+
+
 def change_note(run_config: RunConfig, config: RunConfig) -> str:
     """What the Train page says when the sidebar no longer describes the run its charts show."""
     changes = differences(run_config, config.to_flat())
