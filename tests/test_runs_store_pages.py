@@ -169,6 +169,24 @@ def test_an_interrupted_run_resumes_from_its_saved_weights_without_repeating_ste
     assert store.get(ws, run_id).weights_step >= 40
 
 
+def test_resume_on_the_runs_page_goes_on_with_a_run_paused_in_this_session(store):
+    ws = new_workspace_id()
+    at = app(ws, query={"preset": "udacity-sine", "steps": "1000000"})
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda a: step_count(a) > 20)
+    at.button(key="btn_pause").click().run()
+    paused = step_count(at)
+    at.switch_page("../pages/runs.py").run()
+    assert at.button(key="runs_resume").disabled is False
+    at.button(key="runs_resume").click().run()
+    assert not at.exception and "Resumed 'run 1'" in at.success[0].value
+    at.switch_page("../pages/train.py").run()
+    wait_until(at, lambda a: step_count(a) > paused + 20)
+    assert len(store.list_runs(ws)) == 1  # the same run went on, not a copy from its saved weights
+    at.switch_page("../pages/runs.py").run()
+    assert at.button(key="runs_resume").disabled is True  # training: nothing to resume
+
+
 def test_imports_a_run_zip_and_refuses_a_file_that_is_not_one(store):
     ws, other = new_workspace_id(), new_workspace_id()
     data = store.export_zip(other, seed_run(store, other, "from elsewhere", 15))

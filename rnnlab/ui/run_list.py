@@ -184,11 +184,13 @@ def actions(ws: Workspace, row: Row) -> None:
                    help="Make it the current run: Train, Inside and Forecast show it.",
                    on_click=_act, args=(lambda: ws.open(row.id), f"Opened {row.name!r}: see it on Train, Inside "
                                         "and Forecast."))
-    resumable = row.info.resumable and (row.live is None or not row.live.alive)
+    held = row.live is not None and row.live.alive  # this server still holds its job: it goes on where it is
+    resumable = row.status == "paused" if held else row.info.resumable
+    where = "where it paused" if held else "its last saved weights (step " + \
+        f"{row.info.weights_step if row.info.weights_step is not None else '-'})"
     cols[1].button("Resume", key="runs_resume", width="stretch", disabled=not resumable,
-                   help="Go on training from its last saved weights (step "
-                        f"{row.info.weights_step if row.info.weights_step is not None else '-'}).",
-                   on_click=_act, args=(lambda: ws.resume(row.id), f"Resumed {row.name!r}: it trains on the "
+                   help=f"Go on training from {where}, as the current run.",
+                   on_click=_act, args=(lambda: ws.go_on(row.id), f"Resumed {row.name!r}: it trains on the "
                                         "Train page."))
     pinned = row.info.pinned
     cols[2].button("Unpin" if pinned else "Pin", key="runs_pin", width="stretch",
