@@ -54,50 +54,50 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
     wait_for_warm_up(url)  # the server's one-time imports (its first level only) are not a class's cost
     # A new bare process at each level, as each level's jobs are new: on this host one process runs the same
     # loop up to twice as fast as another, so one bare process for every level measured its own luck.
-    bare = BareWorker(SETTINGS)
-    first = bare_window(bare, min(seconds, 4.0))  # A: every page open and idle
-    clicked = time.monotonic()
-    for page in pages:
-        rb.click(page, "btn_train")
-    click_spread = time.monotonic() - clicked
-    time.sleep(RAMP_SECONDS)
-    meter = CpuMeter().start()
-    starts = [rb.now(page) for page in pages]
-    time.sleep(seconds)
-    ends = [rb.now(page) for page in pages]
-    cores = meter.stop()
-    preempted = meter.preempted.get(JOBS, (float("nan"), float("nan")))
-    per_session = []
-    for page, socket, start, end in zip(pages, sockets, starts, ends, strict=True):
-        record = rb.record(page)
-        rate, gap, updates = rb.step_rate(record["steps"], start, end)
-        per_session.append({"steps/s": rate, "largest gap s": gap, "updates": updates,
-                            "redraws/s": rb.count_in(record["loss"], start, end) / seconds,
-                            **rb.errors(page), "socket closed": socket.closed})
-    for page in pages:
-        try:
-            rb.click(page, "btn_pause")
-        except Exception:  # a page whose Pause is disabled (run over) or missing: nothing to stop
-            pass
-    time.sleep(0.5)
-    # A again, the runs paused: the machine's speed drifts by a tenth or more within seconds here, so the
-    # jobs are set against the bare loop on both sides of their window (as in live_browser).
-    second = bare_window(bare, min(seconds, 4.0))
-    bare.close()
+    with BareWorker(SETTINGS) as bare:
+        first = bare_window(bare, min(seconds, 4.0))  # A: every page open and idle
+        clicked = time.monotonic()
+        for page in pages:
+            rb.click(page, "btn_train")
+        click_spread = time.monotonic() - clicked
+        time.sleep(RAMP_SECONDS)
+        meter = CpuMeter().start()
+        starts = [rb.now(page) for page in pages]
+        time.sleep(seconds)
+        ends = [rb.now(page) for page in pages]
+        cores = meter.stop()
+        preempted = meter.preempted.get(JOBS, (float("nan"), float("nan")))
+        per_session = []
+        for page, socket, start, end in zip(pages, sockets, starts, ends, strict=True):
+            record = rb.record(page)
+            rate, gap, updates = rb.step_rate(record["steps"], start, end)
+            per_session.append({"steps/s": rate, "largest gap s": gap, "updates": updates,
+                                "redraws/s": rb.count_in(record["loss"], start, end) / seconds,
+                                **rb.errors(page), "socket closed": socket.closed})
+        for page in pages:
+            try:
+                rb.click(page, "btn_pause")
+            except Exception:  # a page whose Pause is disabled (run over) or missing: nothing to stop
+                pass
+        time.sleep(0.5)
+        # A again, the runs paused: the machine's speed drifts by a tenth or more within seconds here, so the
+        # jobs are set against the bare loop on both sides of their window (as in live_browser).
+        second = bare_window(bare, min(seconds, 4.0))
     for context in contexts:
         context.close()
     time.sleep(1.0)  # let the server release the sessions before the next level
-    return {"sessions": sessions, "bare": (first[0] + second[0]) / 2, "bare cores": (first[1] + second[1]) / 2,
-            "bare steps per CPU-s": (first[0] / first[1] + second[0] / second[1]) / 2,
+    return {"sessions": sessions, "bare": (first[0] + second[0]) / 2,
+            "bare steps per CPU-s": (first[1] + second[1]) / 2,
             "click spread s": click_spread, "per session": per_session, "cores": cores,
             "jobs preempted/s": preempted[0], "jobs waiting for a CPU": preempted[1]}
 
 
 def bare_window(bare: BareWorker, seconds: float) -> tuple[float, float]:
-    """The bare loop's steps/s over `seconds` and the cores it used meanwhile."""
+    """The bare loop's steps/s over `seconds`, and its steps per CPU-second meanwhile."""
     meter = CpuMeter().start()
     rate = bare.rate(seconds)
-    return rate, meter.stop().get("bare loop", float("nan"))
+    cores = meter.stop().get("bare loop", 0.0)
+    return rate, rate / cores if cores > 0 else float("nan")
 
 
 def _finite(values: list[float]) -> list[float]:

@@ -91,6 +91,21 @@ class Workspace:
             self.current = run
             return run
 
+    def go_on(self, run_id: str) -> AnyRun:
+        """Resume a run as the current one: a paused run this server still holds goes on where it is, a stored
+        one from its last saved weights (resume); StoreError if it cannot."""
+        with self._lock:
+            live = self._live(run_id)
+            if live is not None and live.alive:
+                if live.view().phase != "paused":
+                    raise StoreError("This run is training already.")
+                if self.current is not live:
+                    self._retire()  # as resume: one run trains for the workspace
+                self.current = live
+                live.resume()
+                return live
+        return self.resume(run_id)
+
     def _new_run(self, config: RunConfig, name_suffix: str = "", paused: bool = False, **kwargs) -> LiveRun:
         frame = self.upload if config.data.data == "upload" else None
         name, run_id = f"run {self._next_number()}{name_suffix}", None
@@ -146,19 +161,6 @@ class Workspace:
         del self.live[:-MAX_KEPT_RUNS]
 
     # --- reading --------------------------------------------------------------------------------
-    def go_on(self, run_id: str) -> AnyRun:
-        """Resume a run as the current one: a paused run this server still holds goes on where it is, a stored
-        one from its last saved weights (resume); StoreError if it cannot."""
-        with self._lock:
-            live = self._live(run_id)
-            if live is not None and live.alive:
-                if live.view().phase != "paused":
-                    raise StoreError("This run is training already.")
-                self.current = live
-                live.resume()
-                return live
-        return self.resume(run_id)
-
     def runs(self) -> list[LiveRun]:
         """The runs this server is training (or just trained) for the workspace, in the order they started."""
         with self._lock:
