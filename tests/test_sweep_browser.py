@@ -4,7 +4,7 @@ the parallel coordinates as its trials finish. The server keeps its runs in a te
 from __future__ import annotations
 
 import pytest
-from browser_support import screenshot, streamlit_server, wait_for_app
+from browser_support import screenshot, server_log, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.slow
 # The sidebar's (fixed) settings: a tiny network on a short sine, so that each trial lasts a moment.
@@ -51,5 +51,8 @@ def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tm
             assert page.get_by_role("button", name="Open the best in Train").is_visible()
             assert page.get_by_role("button", name="Start sweep").is_enabled()
         except Exception:
+            page.set_viewport_size({"width": 1280, "height": 2600})  # the table and charts too
             screenshot(page, "sweep-page-failed")
+            print("trials table:", page.evaluate(TABLE))
+            print("server log:", server_log(url)[-3000:])
             raise

@@ -399,7 +399,8 @@ class LiveRun:
                 _live.discard(self)
                 count = len(_live)
             view = self.view()
-            LOG.info("job ended: %s, %s at step %d (%d live)", self.name, view.phase, len(self.history), count)
+            LOG.info("job ended: %s, %s at step %d (%d live)%s", self.name, view.phase, len(self.history), count,
+                     f": {view.message}" if view.phase == "error" else "")  # why, in the server's log
             self._notify(RunEnded(self, view))
 
     def _handle(self, message: FromJob) -> bool:

@@ -3,6 +3,7 @@ that draws the study live. The sweep belongs to the browser session, as its runs
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -116,6 +117,11 @@ def _start() -> None:
         st.session_state["sweep_notice"] = "The sweep did not start: check the settings below, then press " \
                                            "**Start sweep** again."
         return
+    drawn = st.session_state.get("config")
+    if drawn is not None and drawn != config:  # a setting changed with the click, or (a bug seen 3 times in ~20
+        # browser runs: every trial refused a seq_len of 2) the widgets' state is not what the page drew
+        logging.getLogger("rnnlab.jobs").info("sweep started with settings other than the page drew: %s",
+                                              settings.differences(drawn, config.to_flat()))
     sweep_session().start(spec, int(st.session_state["sweep_workers"]))
 
 
