@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -152,6 +153,19 @@ def worker(flat: dict) -> None:
         print(json.dumps({"steps": steps, "seconds": seconds, "rate": steps / seconds}), flush=True)
 
 
+@dataclass(frozen=True)
+class BareWindow:
+    rate: float  # steps/s
+    used: dict[str, float]  # cores per kind of process (bench.common.CpuMeter)
+    preempted: float  # the bare loop's preemptions per second
+
+    @property
+    def per_cpu(self) -> float:
+        """The bare loop's steps per CPU-second."""
+        cores = self.used.get("bare loop", 0.0)
+        return self.rate / cores if cores > 0 else float("nan")
+
+
 class BareWorker:
     """A bare-loop worker process: `rate(seconds)` runs it for that long while the caller waits."""
 
@@ -172,6 +186,15 @@ class BareWorker:
         self.process.stdin.write(f"run {seconds}\n")
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())["rate"]
+
+    def measure(self, seconds: float) -> BareWindow:
+        """rate(), with the cores every process used meanwhile and the bare loop's preemptions (an A window)."""
+        from bench.common import CpuMeter
+
+        meter = CpuMeter().start()
+        rate = self.rate(seconds)
+        used = meter.stop()
+        return BareWindow(rate, used, meter.preempted.get("bare loop", (0.0, 0.0))[0])
 
     def close(self) -> None:
         try:

@@ -55,7 +55,7 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
     # A new bare process at each level, as each level's jobs are new: on this host one process runs the same
     # loop up to twice as fast as another, so one bare process for every level measured its own luck.
     with BareWorker(SETTINGS) as bare:
-        first = bare_window(bare, min(seconds, 4.0))  # A: every page open and idle
+        first = bare.measure(min(seconds, 4.0))  # A: every page open and idle
         clicked = time.monotonic()
         for page in pages:
             rb.click(page, "btn_train")
@@ -82,22 +82,14 @@ def level(browser, url: str, sessions: int, seconds: float) -> dict:
         time.sleep(0.5)
         # A again, the runs paused: the machine's speed drifts by a tenth or more within seconds here, so the
         # jobs are set against the bare loop on both sides of their window (as in live_browser).
-        second = bare_window(bare, min(seconds, 4.0))
+        second = bare.measure(min(seconds, 4.0))
     for context in contexts:
         context.close()
     time.sleep(1.0)  # let the server release the sessions before the next level
-    return {"sessions": sessions, "bare": (first[0] + second[0]) / 2,
-            "bare steps per CPU-s": (first[1] + second[1]) / 2,
+    return {"sessions": sessions, "bare": (first.rate + second.rate) / 2,
+            "bare steps per CPU-s": (first.per_cpu + second.per_cpu) / 2,
             "click spread s": click_spread, "per session": per_session, "cores": cores,
             "jobs preempted/s": preempted[0], "jobs waiting for a CPU": preempted[1]}
-
-
-def bare_window(bare: BareWorker, seconds: float) -> tuple[float, float]:
-    """The bare loop's steps/s over `seconds`, and its steps per CPU-second meanwhile."""
-    meter = CpuMeter().start()
-    rate = bare.rate(seconds)
-    cores = meter.stop().get("bare loop", 0.0)
-    return rate, rate / cores if cores > 0 else float("nan")
 
 
 def _finite(values: list[float]) -> list[float]:

@@ -98,14 +98,18 @@ def machine_busy_seconds() -> float:
     return busy / CLOCK_TICKS
 
 
+def thread_ids(pid: int) -> list[str]:
+    """The process's thread ids ([] when it is gone)."""
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+
+
 def thread_seconds(pid: int) -> dict[int, float]:
     """CPU seconds of each thread of a process."""
     found = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tids:
+    for tid in thread_ids(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
@@ -119,11 +123,7 @@ def sched_counts(pid: int) -> tuple[int, float]:
     """Times the process's threads were preempted (involuntary context switches) and seconds they spent
     runnable but waiting for a CPU (/proc/PID/task/TID/status and schedstat)."""
     switches, waited = 0, 0.0
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0, 0.0
-    for tid in tids:
+    for tid in thread_ids(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/status") as handle:
                 switches += next(int(line.split()[1]) for line in handle
@@ -142,11 +142,7 @@ def keep_training_apart() -> None:
     others = set(range(1, os.cpu_count() or 1)) or {0}
     for pid in [os.getpid(), *descendants(os.getpid())]:
         cpus = {0} if process_kind(pid) in TRAINING else others
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
+        for tid in thread_ids(pid):
             try:
                 os.sched_setaffinity(int(tid), cpus)
             except OSError:  # gone meanwhile

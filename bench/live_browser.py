@@ -74,9 +74,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report, pin: bool = F
             bare = BareWorker(settings)
             if pin:
                 keep_training_apart()
-            bare_cpu = CpuMeter().start()
-            bare_rate = bare.rate(seconds)  # A: the app paused (or not started), the browser idle
-            bare_used = bare_cpu.stop()
+            first = bare.measure(seconds)  # A: the app paused (or not started), the browser idle
             page.wait_for_selector(".st-key-btn_train button:not([disabled])", timeout=10_000)
             rb.click(page, "btn_train")
             time.sleep(RAMP_SECONDS)
@@ -96,7 +94,7 @@ def run(settings: dict, reps: int, seconds: float, report: Report, pin: bool = F
             time.sleep(SETTLE_MS / 1000 + 0.3)
             # A again, paused: the machine's speed drifts by a tenth or more within seconds here, so the run
             # is set against the bare loop on both sides of it rather than before it only.
-            bare_rate = (bare_rate + bare.rate(seconds)) / 2
+            bare_rate = (first.rate + bare.rate(seconds)) / 2
             bare.close()
             record = rb.record(page)
             rate, gap, _ = rb.step_rate(record["steps"], start, end)
@@ -126,9 +124,9 @@ def run(settings: dict, reps: int, seconds: float, report: Report, pin: bool = F
                 "blank samples of 100": blank,
                 "job preempted/s": cpu.preempted.get("server's job processes", (0.0, 0.0))[0],
                 "job waiting for a CPU": cpu.preempted.get("server's job processes", (0.0, 0.0))[1],
-                "bare preempted/s": bare_cpu.preempted.get("bare loop", (0.0, 0.0))[0],
+                "bare preempted/s": first.preempted,
                 "cores live": used,
-                "cores bare": bare_used,
+                "cores bare": first.used,
             }
             if rep == 0:
                 train_click = [c[0] for c in record["clicks"] if c[1] == "train"][0]
