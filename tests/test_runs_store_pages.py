@@ -180,6 +180,7 @@ def test_resume_on_the_runs_page_goes_on_with_a_run_paused_in_this_session(store
     assert at.button(key="runs_resume").disabled is False
     at.button(key="runs_resume").click().run()
     assert not at.exception and "Resumed 'run 1'" in at.success[0].value
+    assert list(at.dataframe[0].value["status"]) == ["running"]  # listed as training at once, not "paused"
     at.switch_page("../pages/train.py").run()
     wait_until(at, lambda a: step_count(a) > paused + 20)
     assert len(store.list_runs(ws)) == 1  # the same run went on, not a copy from its saved weights

@@ -103,8 +103,13 @@ class Workspace:
                     self._retire()  # as resume: one run trains for the workspace
                 self.current = live
                 live.resume()
-                return live
-        return self.resume(run_id)
+            else:
+                live = None
+        if live is None:
+            return self.resume(run_id)
+        # The page drawn next lists it as training (and keeps redrawing it), not as still paused.
+        live.wait_until(lambda view: view.phase != "paused", timeout=1.0)
+        return live
 
     def _new_run(self, config: RunConfig, name_suffix: str = "", paused: bool = False, **kwargs) -> LiveRun:
         frame = self.upload if config.data.data == "upload" else None
