@@ -110,6 +110,21 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+@contextmanager
+def explained_failure(page, url: str, name: str):
+    """On a failure inside the block: a full-page screenshot, what the page and its sidebar say, and the end of
+    the server's log, so a failure in CI says what the user would have seen."""
+    try:
+        yield
+    except Exception:
+        screenshot(page, f"{name}-failed")
+        for part in ("stMain", "stSidebar"):
+            area = page.locator(f'[data-testid="{part}"]')
+            print(f"--- {part}:", area.inner_text()[:3000] if area.count() else "(none)")
+        print("--- server log:", server_log(url)[-3000:])
+        raise
+
+
 def server_log(url: str) -> str:
     """What the server started by streamlit_server(url) has printed so far."""
     port = url.rsplit(":", 1)[-1]

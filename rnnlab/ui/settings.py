@@ -136,11 +136,16 @@ def _draw_widget(name: str, values: dict[str, Any]) -> Any:
     spec = WIDGETS.get(name, Widget("number"))
     key, why_not = PREFIX + name, _irrelevant(name, values)
     label, disabled = f.title, bool(why_not)
+    value = values[name] if values[name] is not None else st.session_state["config"].get(name)
     if _room().locks(name):
-        disabled, help_text = True, f"{f.help} Locked by the link you opened."
-        st.session_state[key] = _pins()[name]
+        disabled, help_text, value = True, f"{f.help} Locked by the link you opened.", _pins()[name]
     else:
         help_text = f"{f.help} **Off now:** {why_not}" if why_not else f.help
+    # Every run hands the widget its value, which Streamlit then sends to the browser, not only the run after a
+    # link, preset or lesson set it. The browser loads a kind of widget's script on first use; a slider whose
+    # script arrived after a newer run had replaced the one carrying its value showed its default (seq_len 2)
+    # and sent it back with the next click, which trained it (cold servers; tests/test_sidebar_browser.py).
+    st.session_state[key] = value
     if spec.kind == "select":
         return st.selectbox(label, f.choices, key=key, help=help_text, disabled=disabled,
                             format_func=_choice_label(name), on_change=_choose_series if name == "data" else None)
@@ -179,6 +184,7 @@ def sidebar() -> RunConfig:
     room = _room()
     with st.sidebar:
         if room.shows("preset"):
+            st.session_state["preset_choice"] = st.session_state.get("preset_choice") or ""  # see _draw_widget
             st.selectbox("Preset", [""] + list(presets.PRESETS), key="preset_choice", on_change=_choose_preset,
                          format_func=lambda n: presets.PRESETS[n].title if n else "(none: my own settings)",
                          help="A named starting point; the sliders below can change any of it.",

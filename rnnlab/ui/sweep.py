@@ -118,8 +118,8 @@ def _start() -> None:
                                            "**Start sweep** again."
         return
     drawn = st.session_state.get("config")
-    if drawn is not None and drawn != config:  # a setting changed with the click, or (a bug seen 3 times in ~20
-        # browser runs: every trial refused a seq_len of 2) the widgets' state is not what the page drew
+    if drawn is not None and drawn != config:  # a setting changed with the click; the log says which (it named
+        # the sidebar's defaults when the browser lost the link's values, see settings._draw_widget)
         logging.getLogger("rnnlab.jobs").info("sweep started with settings other than the page drew: %s",
                                               settings.differences(drawn, config.to_flat()))
     sweep_session().start(spec, int(st.session_state["sweep_workers"]))
