@@ -20,7 +20,8 @@ from rnnlab.store import Quota, RunStore, new_workspace_id
 from rnnlab.ui.workspace_id import ID_KEY
 
 ENTRY = Path(__file__).resolve().parent / "app_entry.py"
-CONFIG = RunConfig.from_flat({"preset": "udacity-sine", "steps": 200})
+# A million steps: a resumed run still trains when the test pauses it, however slowly the machine runs the test.
+CONFIG = RunConfig.from_flat({"preset": "udacity-sine", "steps": 1_000_000})
 
 
 def wait_until(at: AppTest, predicate, timeout=60.0):
@@ -241,7 +242,7 @@ def test_a_workspace_left_alone_past_its_grace_period_is_paused_and_saved(store,
     ws = session.for_id(new_workspace_id())
     old_tab, reloaded = session._Attachment(), session._Attachment()  # two sessions of one browser
     old_tab.hold(ws)
-    run = ws.start(CONFIG.replace(steps=1_000_000))
+    run = ws.start(CONFIG)
     reloaded.hold(ws)
     assert run.wait_until(lambda v: v.step > 20, timeout=60)
     old_tab.release()  # the reloaded tab is still there: the run goes on
