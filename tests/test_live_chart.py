@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnlab.jobs.runner import ACTIVE as RUNNER_ACTIVE
-from rnnlab.ui import live, live_chart
+from rnnlab.ui import live_chart
 
 
 def decode(spec: dict) -> np.ndarray:
@@ -45,10 +44,6 @@ def test_the_figure_given_is_left_as_it_was():
     figure = {"data": [{"y": np.ones(3)}], "layout": {"height": 200}}
     live_chart.payload(figure, "k", "1")
     assert figure["layout"] == {"height": 200} and isinstance(figure["data"][0]["y"], np.ndarray)
-
-
-def test_the_train_page_knows_the_runners_active_phases():
-    assert live.ACTIVE == RUNNER_ACTIVE
 
 
 def _script():

@@ -74,7 +74,6 @@ if TYPE_CHECKING:
 TURN_SECONDS = 0.5  # a job's turn on a compute slot when no other job waits for one
 QUEUED_AFTER = 1.0  # seconds without a slot before a run says it is queued
 Curve = tuple[np.ndarray, np.ndarray]  # (steps, values)
-ACTIVE = ("starting", "running", "queued")  # phases in which a run computes (or is about to)
 
 LOG = logging.getLogger("rnnlab.jobs")  # one line per job start and end, with the live count, for admins
 _live: set[LiveRun] = set()

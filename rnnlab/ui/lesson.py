@@ -9,10 +9,11 @@ from __future__ import annotations
 import streamlit as st
 
 from rnnlab import lessons
+from rnnlab.jobs.phases import ACTIVE
 from rnnlab.lessons import Lesson, Outcome, Question, Step
 from rnnlab.ui import classroom as classroom_ui
 from rnnlab.ui import settings
-from rnnlab.ui.live import ACTIVE, current_run
+from rnnlab.ui.live import current_run
 
 PAGE_TITLES = {"train": "Train", "shapes": "Shapes", "data": "Data", "inside": "Inside", "forecast": "Forecast",
                "runs": "Runs", "glossary": "Glossary", "sweep": "Sweep", "teach": "Teach"}

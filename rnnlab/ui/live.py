@@ -15,15 +15,13 @@ import streamlit as st
 from rnnlab.config import RunConfig
 from rnnlab.figures import charts
 from rnnlab.jobs.context import FORK_SERVER_UP
+from rnnlab.jobs.phases import ACTIVE
 from rnnlab.ui import feed, run_status, settings
 from rnnlab.ui.live_chart import chart_frame, live_chart, live_metrics
 
 if TYPE_CHECKING:
     from rnnlab.jobs.runner import LiveRun, RunView
 
-# The runner's computing phases (rnnlab.jobs.runner.ACTIVE, checked equal in tests), here so that
-# drawing the page never waits for PyTorch.
-ACTIVE = ("starting", "running", "queued")
 
 
 def workspace():

@@ -15,7 +15,8 @@ import streamlit as st
 
 from rnnlab.analysis import compare
 from rnnlab.figures import charts
-from rnnlab.jobs.runner import ACTIVE, LiveRun
+from rnnlab.jobs.phases import ACTIVE
+from rnnlab.jobs.runner import LiveRun
 from rnnlab.learn.history import History
 from rnnlab.store import RunInfo, StoreError
 from rnnlab.ui.runstore import run_store

@@ -16,13 +16,13 @@ import numpy as np
 import streamlit as st
 
 from rnnlab.errors import RnnlabError
+from rnnlab.jobs.phases import ACTIVE
 
 if TYPE_CHECKING:
     from rnnlab.analysis.verdict import Reference, Verdict
     from rnnlab.jobs.runner import LiveRun, RunView
 
 REFRESH_SECONDS = 1.0
-COMPUTING = ("starting", "running", "queued")  # as rnnlab.ui.live.ACTIVE
 LONG_RUN_SECONDS = 10.0  # below this the time left is not worth a number
 _READING = "_run_status_reading"
 _REFERENCE = "_run_status_reference"
@@ -58,10 +58,10 @@ def reading(run: LiveRun, view: RunView) -> Reading:
     cached: Reading | None = st.session_state.get(_READING)
     if cached is not None and cached.run == key and cached.phase == view.phase and (
             cached.version == view.version
-            or view.phase in COMPUTING and time.monotonic() - cached.at < REFRESH_SECONDS):
+            or view.phase in ACTIVE and time.monotonic() - cached.at < REFRESH_SECONDS):
         return cached
     columns = _Columns(run.history)
-    ended = view.phase not in (*COMPUTING, "paused")
+    ended = view.phase not in (*ACTIVE, "paused")
     # The reference only matters beside a validation loss; before the first one the verdict needs no
     # PyTorch (the reference does), so a cold server shows a run's first steps without waiting for it.
     validated = bool(np.isfinite(columns.column("val_loss")).any())
@@ -101,7 +101,7 @@ def show_verdict(run: LiveRun, view: RunView) -> None:
     shows so far (nothing until there is something to say)."""
     found = reading(run, view).verdict
     notes = " ".join(found.notes)
-    if view.phase in COMPUTING or view.phase == "paused":
+    if view.phase in ACTIVE or view.phase == "paused":
         if found.kind == "too_early" and not notes:
             return
         text = f"**{found.title}:** {found.evidence} {found.advice} {notes}"  # titles say "so far": "Learning"

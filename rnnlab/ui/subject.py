@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from rnnlab.config import RunConfig
-from rnnlab.jobs.runner import ACTIVE
+from rnnlab.jobs.phases import ACTIVE
 from rnnlab.learn.models import SequenceModel
 from rnnlab.learn.trainer import Trainer
 from rnnlab.series import data
