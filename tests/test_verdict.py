@@ -68,12 +68,14 @@ def test_between_the_margins_it_learned_a_little_without_green():
     v = V.judge(history_of(np.full(50, 0.007), np.full(5, 0.007)), "done", REF)
     assert (v.kind, v.severity) == (V.LEARNED_A_LITTLE, "info")
     assert "only 1.4 times lower" in v.evidence
+    assert "validation at step 50" in v.evidence  # the check it judged: the metric may show a later one
 
 
 def test_an_early_stopped_run_is_judged_by_its_restored_best_weights():
     val = [0.5, 0.001, 0.02, 0.02, 0.02]  # flat afterwards, so not overfitting: the best counts
     v = V.judge(history_of(np.full(50, 0.01), val), "early_stopped", REF)
     assert v.kind == V.LEARNED and "0.001 is 10 times lower" in v.evidence
+    assert "validation at step 20" in v.evidence  # the best check's step, not the last one's
 
 
 def test_validation_rising_while_training_falls_is_overfitting_since_the_best_check():

@@ -73,18 +73,21 @@ def config_diff(a: RunConfig, b: RunConfig) -> pd.DataFrame:
 def overlay_figure(records: list[RunRecord], log_y: bool = True, max_points: int = 1500) -> charts.Figure:
     """The training loss (solid) and validation loss (dashed, same colour) of several runs on one chart,
     each run in its own colour: the cell comparison shows which cell generalises, not only which fits."""
-    data = []
+    training, validation = [], []
     for i, r in enumerate(records):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         steps, loss = r.history.sample("loss", max_points)
-        data.append({"type": "scatter", "mode": "lines", "name": f"{r.name} ({r.config.model.cell})",
-                     "legendgroup": str(i), "x": charts.as_f32(steps), "y": charts.as_f32(loss),
-                     "line": {"color": colour, "width": 2}})
+        # The per-step loss is noisy and often lies on its validation curve: drawn thin and see-through, under
+        # every validation curve, so the validation stays readable (solid on solid, it disappeared under it).
+        training.append({"type": "scatter", "mode": "lines", "name": f"{r.name} ({r.config.model.cell})",
+                         "legendgroup": str(i), "x": charts.as_f32(steps), "y": charts.as_f32(loss),
+                         "opacity": 0.55, "line": {"color": colour, "width": 1.5}})
         steps, val = r.history.sample("val_loss", max_points // 3)
         if len(steps):
-            data.append({"type": "scatter", "mode": "lines", "name": f"{r.name} validation", "legendgroup": str(i),
-                         "x": charts.as_f32(steps), "y": charts.as_f32(val),
-                         "line": {"color": colour, "width": 2, "dash": "dash"}})
+            validation.append({"type": "scatter", "mode": "lines", "name": f"{r.name} validation",
+                               "legendgroup": str(i), "x": charts.as_f32(steps), "y": charts.as_f32(val),
+                               "line": {"color": colour, "width": 3, "dash": "dash"}})
+    data = training + validation
     layout = charts.base_layout("Training (solid) and validation (dashed) loss of the selected runs", "step",
                                 "loss", uirevision="runs")
     if log_y:

@@ -185,10 +185,13 @@ def judge(history, status: str, reference: Reference | None = None, finished: bo
     if reference is None:
         return Verdict(TOO_EARLY, "No reference to compare with", f"validation loss {vals[-1]:.3g}.", "", "info",
                        None, notes)
-    final = float(vals.min() if status == "early_stopped" else vals[-1])
+    judged = int(np.argmin(vals)) if status == "early_stopped" else len(vals) - 1
+    final = float(vals[judged])
     name, ref = reference.best
     ratio = final / ref if ref > 0 else (1.0 if final <= 0 else math.inf)  # 0/0: as good as the trivial answer
-    versus = f"{name} scores {ref:.3g} on the same windows"
+    # The check it judges, by step: while a run trains the Validation loss metric moves on between two
+    # verdicts (every few seconds), and a student reading two different numbers must see why.
+    versus = f"{name} scores {ref:.3g} on the same windows; validation at step {int(val_steps[judged]):,}"
     if ratio <= LEARNED_RATIO:
         lower = _times(1 / ratio if ratio else math.inf)
         evidence = f"validation loss {final:.3g} is {lower} lower than the trivial answer ({versus})."
