@@ -52,7 +52,7 @@ def read_stream(token: str) -> tuple[int, list[tuple[str, dict]]]:
 
 
 def counting_source(token: str, frames: int):
-    """A source whose run moves `frames` times, says it ended with the last, then is withdrawn (the page left)."""
+    """A source whose run moves `frames` times, says it turned with the last, then is withdrawn (the page left)."""
     state = {"n": 0}
 
     def source(sent: dict):
@@ -67,12 +67,12 @@ def counting_source(token: str, frames: int):
     return source
 
 
-def test_a_stream_sends_each_new_frame_once_says_when_the_run_ended_and_closes_when_withdrawn():
+def test_a_stream_sends_each_new_frame_once_says_when_the_run_turned_and_closes_when_withdrawn():
     token = feed.new_token()
     feed.publish(token, counting_source(token, 3))
     status, events = read_stream(token)
     assert status == 200
-    assert events == [("message", {"n": 1}), ("message", {"n": 2}), ("message", {"n": 3}), ("ended", {}),
+    assert events == [("message", {"n": 1}), ("message", {"n": 2}), ("message", {"n": 3}), ("turned", {}),
                       ("end", {})]
 
 
@@ -154,8 +154,8 @@ def test_the_train_frames_carry_metrics_and_only_the_charts_that_moved(runs):
     source = live._source(lambda: run, log_y=True)
     sent: dict = {}
     wait_for(lambda: run.view().phase == "finished", timeout=60)
-    frame, ended = source(sent)
-    assert not ended  # this stream never saw it compute
+    frame, turned = source(sent)
+    assert not turned  # this stream never saw it compute
     assert frame["active"] is False
     shown = {row["label"]: row["value"] for row in frame["metrics"]}
     assert shown["Step"] == "60" and shown["Steps/s"] == "–"  # finished: no rate
@@ -174,24 +174,24 @@ def test_no_run_no_frames_and_a_new_run_is_followed_at_once(runs):
     assert source(sent) == (None, False)
     current["run"] = runs(config(), paused=True)
     wait_for(lambda: current["run"].view().phase == "paused", timeout=60)
-    frame, ended = source(sent)
-    assert frame is not None and not ended
+    frame, turned = source(sent)
+    assert frame is not None and not turned
 
 
-def test_a_stream_follows_a_run_through_resume_and_says_ended_at_pause(runs):
+def test_a_stream_follows_a_run_through_resume_and_says_turned_at_pause(runs):
     run = runs(config(), paused=True)
     wait_for(lambda: run.view().phase == "paused", timeout=60)
     source = live._source(lambda: run, log_y=False)
     sent: dict = {}
-    assert source(sent)[1] is False  # paused when the stream opened: nothing ended
+    assert source(sent)[1] is False  # paused when the stream opened: nothing turned
     run.resume()
     wait_for(lambda: run.view().step > 0, timeout=60)
-    frame, ended = source(sent)
-    assert frame["active"] and not ended
+    frame, turned = source(sent)
+    assert frame["active"] and not turned  # a resume: its own click reran the page
     run.pause()
     wait_for(lambda: run.view().phase == "paused", timeout=10)
-    last, ended = source(sent)
-    assert ended and not last["active"] and last["metrics"][0]["value"] == f"{run.view().step:,}"
+    last, turned = source(sent)
+    assert turned and not last["active"] and last["metrics"][0]["value"] == f"{run.view().step:,}"
     assert source(sent) == (None, False)  # said once
 
 
@@ -209,3 +209,19 @@ def test_frames_stamp_their_metrics_and_a_run_before_its_first_step_keeps_the_em
     frame, _ = source(sent)
     assert frame["stamp"] == (str(id(run)), 1)
     assert frame["charts"]["loss_chart"]["version"] != repr(live.EMPTY)
+
+
+def test_a_run_that_the_page_drew_starting_turns_once_at_its_first_steps(runs):
+    """The page drew "Starting..." and its buttons; the feed asks for one rerun once steps come, even when the
+    stream had looked at the run before the page was drawn (the status slot never reruns the page itself)."""
+    run = runs(config(), paused=True)
+    wait_for(lambda: run.view().phase == "paused", timeout=60)
+    sent: dict = {}
+    assert live._source(lambda: run, log_y=False)(sent)[1] is False  # an older source saw it paused
+    source = live._source(lambda: run, log_y=False, drawn=(id(run), "starting"))
+    run.resume()
+    wait_for(lambda: run.view().step > 0, timeout=60)
+    assert source(sent)[1] is True  # the page showed it starting: one rerun for its buttons and status
+    assert source(sent)[1] is False
+    still = live._source(lambda: run, log_y=False, drawn=(id(run), "running"))
+    assert still(sent)[1] is False  # drawn computing, computing now: nothing to redraw

@@ -5,8 +5,8 @@ fragment that holds one line of text (measured in Chromium on a 2-core machine),
 reruns ten times a second costs half a core per watching tab before any chart is drawn, and a script
 run on the server for each. With the feed the page runs when a run starts and when it stops; in
 between the server sends each chart only what changed, at most eleven times a second, and nothing
-while nothing changes. When the run stops computing the stream says `ended` (the browser reruns the
-page once, for its buttons and verdict) and stays open for the session's next run, so a Train click's
+while nothing changes. When the run has started or stopped computing the stream says `turned` (the
+browser reruns the page once, for its buttons and verdict) and stays open for the session's next run, so a Train click's
 first steps reach the charts without waiting for the page to rerun.
 
 A page publishes a view under a token kept in its session (`publish`); its components open
@@ -32,7 +32,7 @@ PREFIX = "api/live/"
 
 Frame = dict[str, Any]
 # Given what this stream has sent so far (a dict the source keeps its versions in), the next frame or None
-# when nothing changed, and whether the run has just stopped computing (the page then reruns once).
+# when nothing changed, and whether the run has just started or stopped computing (the page then reruns once).
 Source = Callable[[dict], tuple[Frame | None, bool]]
 
 _lock = threading.Lock()
@@ -65,15 +65,15 @@ def publish(token: str, source: Source | None) -> None:
 
 
 def next_frame(token: str, sent: dict) -> tuple[Frame | None, bool, bool]:
-    """(frame or None, ended, gone) of `token`'s view for a stream that has sent `sent`: ended when the run
-    has just stopped computing, gone when the view was withdrawn or forgotten (the stream closes)."""
+    """(frame or None, turned, gone) of `token`'s view for a stream that has sent `sent`: turned when the run
+    has just started or stopped computing, gone when the view was withdrawn or forgotten (the stream closes)."""
     with _lock:
         entry = _sources.get(token)
         if entry is None:
             return None, False, True
         _sources[token] = (entry[0], time.monotonic())
-    frame, ended = entry[0](sent)
-    return frame, ended, False
+    frame, turned = entry[0](sent)
+    return frame, turned, False
 
 
 def known(token: str) -> bool:
@@ -100,11 +100,11 @@ async def _stream(request: Any) -> Any:
             _wakers[token] = wake
         try:
             while True:
-                frame, ended, gone = next_frame(token, sent)
+                frame, turned, gone = next_frame(token, sent)
                 if frame is not None:
                     yield "data: " + json.dumps(frame, separators=(",", ":")) + "\n\n"
-                if ended:
-                    yield "event: ended\ndata: {}\n\n"
+                if turned:
+                    yield "event: turned\ndata: {}\n\n"
                 if gone:
                     yield "event: end\ndata: {}\n\n"
                     return

@@ -163,17 +163,16 @@ def live_view(run: LiveRun | None) -> None:
 
     The page itself runs when a run starts and when it stops, not on a clock: the feed (open as long as
     the page is) sends the charts and metrics what changed and tells the browser to rerun the page once
-    when the run stops. The status and verdict are a slow fragment. The same elements in the same places
-    with or without a run, so the Train click updates the empty charts in place (a chart whose place
-    moves is remounted)."""
+    when the run starts or stops computing. The status and verdict are a slow fragment. The same elements
+    in the same places with or without a run, so the Train click updates the empty charts in place (a
+    chart whose place moves is remounted)."""
     view = run.view() if run is not None else None
     active = view is not None and view.phase in ACTIVE
-    address = _publish(workspace() if "rnnlab.ui.session" in sys.modules else None)
+    address = _publish(workspace() if "rnnlab.ui.session" in sys.modules else None,
+                       (id(run), view.phase) if view is not None else None)
     live_metrics(_metric_rows(view) if view is not None else [], key="live_metrics", feed=address,
                  stamp=_stamp(run, view))
-    phase = view.phase if view is not None else "idle"
-    every = STARTING_SECONDS if phase == "starting" else STATUS_SECONDS if active else None
-    st.fragment(run_every=every)(_status_slot)(run, phase)
+    st.fragment(run_every=STATUS_SECONDS if active else None)(_status_slot)(run)
     left, right = st.columns(2)
     with left:
         if run is None:
@@ -191,19 +190,18 @@ def live_view(run: LiveRun | None) -> None:
                        feed=address)
 
 
-def _publish(ws) -> str:
+def _publish(ws, drawn: tuple[int, str] | None = None) -> str:
     """Serve this session's view on its feed (the workspace's current run, whichever it is when the stream
-    looks; none before the job layer is loaded) and return the feed's address."""
+    looks; none before the job layer is loaded) and return the feed's address. drawn: see _source."""
     token = st.session_state.setdefault(_FEED_TOKEN, feed.new_token())
     feed.publish(token, _source((lambda: ws.current) if ws is not None else (lambda: None),
-                                st.session_state.get("log_y", True)))
+                                st.session_state.get("log_y", True), drawn))
     return feed.url(token)
 
 
 _FEED_TOKEN = "_live_feed_token"
 WINDOW_SECONDS = 1.0  # the window chart's pace in the feed (the loss chart takes every frame)
 STATUS_SECONDS = 5.0  # the verdict's own pace while a run computes (it re-reads the history once a second)
-STARTING_SECONDS = 0.25  # the status's pace while the job starts: "Starting..." must not outlive the first steps
 
 
 # Before a run's first step its charts show the same empty axes as before any run: the same version, so
@@ -240,11 +238,21 @@ def _window_figure(run: LiveRun, view: RunView) -> dict:
     return charts.window_figure(view.snapshot, index=run.frame.index)
 
 
-def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
+def _stage(phase: str) -> str:
+    """What the page's buttons and status follow: a run starting, computing, or still (paused, ended)."""
+    return phase if phase == "starting" else "computing" if phase in ACTIVE else "still"
+
+
+def _source(current: Callable[[], LiveRun | None], log_y: bool, drawn: tuple[int, str] | None = None) -> feed.Source:
     """The frames of the session's current run for the feed: metrics every time the run moved, a chart when
-    its version did, and `ended` once when a computing run stops. Runs on the feed's clock, not in a script
-    run: no st.* here (the lr marks come from the run, not the session)."""
+    its version did, and `turned` once when the run leaves the stage (_stage) the page last showed for it,
+    starting or computing: the browser then reruns the page once. The page itself never reruns from a fragment: a timed
+    fragment run that called st.rerun() as a class's runs started left Streamlit's browser side (1.67) with
+    the status drawn over the charts, which vanished (seen in 8 tabs on one server, most runs).
+    drawn: (id of the run, its phase) as the page publishing this source drew them.
+    Runs on the feed's clock, not in a script run: no st.* here (the lr marks come from the run)."""
     marks = {"at": 0.0, "found": (), "run": None}
+    shown = {"run": drawn[0], "stage": _stage(drawn[1])} if drawn is not None else {}
 
     def frame(sent: dict) -> tuple[dict | None, bool]:
         run = current()
@@ -252,9 +260,13 @@ def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
             return None, False
         view = run.view()
         active = view.phase in ACTIVE
-        ended = bool(sent.get("active")) and not active and sent.get("run") == id(run)
-        sent.update(active=active, run=id(run), starting=active and not view.step)
-        if sent.get("view") == (id(run), run.number, view.version) and not ended:
+        if shown:  # this source's first look: the stage the page drew, not what an older source saw
+            sent.update(run=shown.pop("run"), stage=shown.pop("stage"))
+        before, now = (sent.get("stage") if sent.get("run") == id(run) else None), _stage(view.phase)
+        # Started (its first steps) or stopped. A resume needs no rerun: its own click reran the page.
+        turned = before in ("starting", "computing") and now not in (before, "starting")
+        sent.update(run=id(run), stage=now, starting=active and not view.step)
+        if sent.get("view") == (id(run), run.number, view.version) and not turned:
             return None, False
         sent["view"] = (id(run), run.number, view.version)
         stale = marks["run"] != id(run) or time.monotonic() - marks["at"] > run_status.REFRESH_SECONDS
@@ -271,13 +283,14 @@ def _source(current: Callable[[], LiveRun | None], log_y: bool) -> feed.Source:
             if found["window_chart"]:
                 sent["window at"] = time.monotonic()
         return {"active": active, "metrics": _metric_rows(view), "stamp": _stamp(run, view),
-                "charts": {k: v for k, v in found.items() if v}}, ended
+                "charts": {k: v for k, v in found.items() if v}}, turned
 
     return frame
 
 
-def _status_slot(run: LiveRun | None, was: str) -> None:
-    """Where the run's status and verdict go; a slow fragment while the run computes."""
+def _status_slot(run: LiveRun | None) -> None:
+    """Where the run's status and verdict go; a slow fragment while the run computes (the feed's `turned`
+    reruns the page when the run starts or stops computing: see _source)."""
     if run is None:
         from rnnlab.ui.settings import landing_shown
 
@@ -287,11 +300,8 @@ def _status_slot(run: LiveRun | None, was: str) -> None:
         else:
             st.info("Pick settings in the sidebar (or a preset) and press **Train** to watch the network learn.")
         return
-    view = run.view()
     with st.container():
-        _status(run, view)
-    if was in ACTIVE and view.phase not in ACTIVE or (was == "starting" and view.phase != "starting"):
-        st.rerun()  # the run started, ended or paused: redraw the whole page once (buttons, this slot's pace)
+        _status(run, run.view())
 
 
 _EMPTY_LOSS = charts.empty_figure("Loss", "step", "loss")

@@ -284,8 +284,8 @@ function draw(chart) {
 }
 
 // --- the live feed (rnnlab/ui/feed.py): one EventSource per view, shared by its charts and metrics ---
-const feeds = new Map();  // url -> {source, listeners: Map(parentElement -> function(frame | ENDED | null))}
-const ENDED = {ended: true};
+const feeds = new Map();  // url -> {source, listeners: Map(parentElement -> function(frame | TURNED | null))}
+const TURNED = {turned: true};
 
 function subscribe(url, owner, listener) {
   let feed = feeds.get(url);
@@ -298,8 +298,8 @@ function subscribe(url, owner, listener) {
       try { frame = JSON.parse(event.data); } catch (error) { return; }  // a malformed frame: wait for the next
       tell(frame);
     };
-    // 'ended': the run stopped computing; the stream stays open for the session's next run.
-    source.addEventListener('ended', () => tell(ENDED));
+    // 'turned': the run started or stopped computing; the stream stays open for the session's next run.
+    source.addEventListener('turned', () => tell(TURNED));
     // 'end' (or a refused stream: the view is gone): null tells the listeners the feed is closed.
     const gone = () => { close(url, feed); tell(null); };
     source.addEventListener('end', gone);
@@ -382,8 +382,8 @@ function metrics(component) {
   }
   follow(board, parentElement, data.feed || null, (frame) => {
     if (frame === null) { board.feed = null; return; }
-    if (frame === ENDED) {  // the run stopped: the page reruns once (buttons, status, verdict)
-      if (board.trigger) board.trigger('ended', Date.now());
+    if (frame === TURNED) {  // the run started or stopped: the page reruns once (buttons, status, verdict)
+      if (board.trigger) board.trigger('turned', Date.now());
       return;
     }
     if (frame.metrics && newer(board, frame.stamp)) showMetrics(board, frame.metrics);
@@ -439,7 +439,7 @@ export default function (component) {
     if (data.figure && data.version !== chart.version) chart.live = !!data.live;
     follow(chart, parentElement, data.feed || null, (frame) => {
       if (frame === null) { chart.feed = null; return; }
-      if (frame === ENDED) return;
+      if (frame === TURNED) return;
       const wasLive = chart.live;
       chart.live = !!frame.active;
       const mine = frame.charts && frame.charts[chart.name];
@@ -579,12 +579,12 @@ def chart_frame(figure: Figure | Callable[[], Figure], key: str, version: Hashab
 
 
 def live_metrics(rows: list[dict[str, str]], *, key: str, feed: str | None = None,
-                 on_ended: Callable[[], None] | None = None, stamp: tuple[str, int] | None = None) -> None:
+                 on_turned: Callable[[], None] | None = None, stamp: tuple[str, int] | None = None) -> None:
     """A row of metrics (label, value, and optional help and note: st.metric's help and grey delta) that
-    update in place, from the page or from a live feed's frames ("metrics"). When the feed ends (its run
-    stopped computing) the browser reruns the page, so its buttons and verdict follow.
+    update in place, from the page or from a live feed's frames ("metrics"). When the feed says `turned`
+    (its run started or stopped computing) the browser reruns the page, so its buttons and verdict follow.
 
     stamp: (run, step) of the rows. Rows of the same run at an earlier step than those shown are not shown:
     a page rerun for a Train click arrives after the feed's first steps and would set Step back to 0."""
     _component(key=key, data={"kind": "metrics", "version": repr(rows), "metrics": rows, "feed": feed,
-                              "stamp": stamp}, on_ended_change=on_ended or (lambda: None))
+                              "stamp": stamp}, on_turned_change=on_turned or (lambda: None))
