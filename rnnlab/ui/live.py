@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from rnnlab.jobs.runner import LiveRun, RunView
 
 
-
 def workspace():
     """The session's workspace (imports the job layer: call it when a run may exist or must start)."""
     from rnnlab.ui.session import workspace as session_workspace
