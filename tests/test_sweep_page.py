@@ -1,5 +1,6 @@
 """The Sweep page headless (AppTest): choose, start, watch the study fill, open the best in Train."""
 
+import json
 import time
 from pathlib import Path
 
@@ -84,7 +85,12 @@ def test_a_sweep_fills_the_table_and_opens_its_best_in_train():
     assert list(table["number"]) == [0, 1, 2] and "complete" in set(table["state"])
     assert set(table["cell"]) <= {"rnn", "gru"}
     best = table[table["state"] == "complete"].sort_values("value").iloc[0]
-    assert len(at.get("plotly_chart")) >= 4  # best so far, curves, parallel coordinates, scatter
+    # best so far, curves, parallel coordinates, scatter: live charts that update in place, each with its figure
+    charts = {data["name"]: data for data in (json.loads(e.proto.json) for e in at.main.get("bidi_component"))
+              if data.get("kind") != "metrics"}
+    assert {"sweep_best", "sweep_curves", "sweep_parallel", "sweep_scatter"} <= set(charts)
+    assert charts["sweep_parallel"]["figure"]["data"][0]["type"] == "parcoords"
+    assert not at.get("plotly_chart")  # none rebuilt (and flashing) on the page's clock
     button(at, "Open the best in Train").click().run()
     assert not at.exception, at.exception
     config = at.session_state["config"]

@@ -3,6 +3,7 @@ that draws the study live. The sweep belongs to the browser session, as its runs
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import weakref
@@ -17,6 +18,7 @@ from rnnlab.figures import sweep as figures
 from rnnlab.sweep import MAX_TRIALS, OBJECTIVES, PRUNERS, SWEEPABLE, Sweep, SweepSpec, parse_param
 from rnnlab.sweep.study import curves, importances
 from rnnlab.ui import settings
+from rnnlab.ui.live_chart import live_chart
 
 REDRAW_SECONDS = 1.0  # a trial lasts seconds; the table and charts need not move faster
 IMPORTANCE_AFTER = 5  # complete trials before importance means anything
@@ -196,15 +198,21 @@ def _draw(sweep: Sweep, was_active: bool) -> None:
                                 # a sampled rate reads 0.01815, not 0.018152840172717476
                                 **{p.name: st.column_config.NumberColumn(format="%.4g") for p in params
                                    if not p.choices and not p.integer}})
+    # Charts that update in place on the clock (a st.plotly_chart is rebuilt each time: a blank flash), and
+    # only when the trials moved.
+    moved = hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()
+    reported = curves(trials)
     left, right = st.columns(2)
-    left.plotly_chart(figures.best_so_far_figure(table, LABEL), key="sweep_best")
-    right.plotly_chart(figures.curves_figure(curves(trials), LABEL, best[0].number if best else None),
-                       key="sweep_curves")
-    st.plotly_chart(figures.parallel_figure(table, params, LABEL), key="sweep_parallel")
-    st.plotly_chart(figures.scatter_figure(table, params, LABEL), key="sweep_scatter")
+    with left:
+        live_chart(lambda: figures.best_so_far_figure(table, LABEL), key="sweep_best", version=moved)
+    with right:
+        live_chart(lambda: figures.curves_figure(reported, LABEL, best[0].number if best else None),
+                   key="sweep_curves", version=(moved, tuple((c.number, len(c.steps)) for c in reported)))
+    live_chart(lambda: figures.parallel_figure(table, params, LABEL), key="sweep_parallel", version=moved)
+    live_chart(lambda: figures.scatter_figure(table, params, LABEL), key="sweep_scatter", version=moved)
     if (table["state"] == "complete").sum() >= IMPORTANCE_AFTER and len(params) > 1:
         found = importances(sweep.study, IMPORTANCE_AFTER)
         if found:
-            st.plotly_chart(figures.importance_figure(found), key="sweep_importance")
+            live_chart(figures.importance_figure(found), key="sweep_importance", version=tuple(found.items()))
     if was_active and not sweep.alive:
         st.rerun()  # the sweep ended: redraw the whole page once (buttons), and the clock stops
