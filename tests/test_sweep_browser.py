@@ -4,7 +4,7 @@ the parallel coordinates as its trials finish. The server keeps its runs in a te
 from __future__ import annotations
 
 import pytest
-from browser_support import screenshot, server_log, streamlit_server, wait_for_app
+from browser_support import explained_failure, screenshot, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.slow
 # The sidebar's (fixed) settings: a tiny network on a short sine, so that each trial lasts a moment.
@@ -25,7 +25,7 @@ TRIALS = 3
 
 def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tmp_path):
     page = chromium.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    with streamlit_server({"RNNLAB_HOME": str(tmp_path)}) as url:
+    with streamlit_server({"RNNLAB_HOME": str(tmp_path)}) as url, explained_failure(page, url, "sweep-page"):
         try:
             page.goto(f"{url}/sweep?{SMALL}")
             wait_for_app(page)
@@ -50,9 +50,7 @@ def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tm
             assert len(states) == TRIALS and states.count("complete") == complete >= 1
             assert page.get_by_role("button", name="Open the best in Train").is_visible()
             assert page.get_by_role("button", name="Start sweep").is_enabled()
-        except Exception:
+        except Exception:  # explained_failure takes the screenshot and prints the page and the log
             page.set_viewport_size({"width": 1280, "height": 2600})  # the table and charts too
-            screenshot(page, "sweep-page-failed")
             print("trials table:", page.evaluate(TABLE))
-            print("server log:", server_log(url)[-3000:])
             raise

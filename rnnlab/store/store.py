@@ -29,7 +29,7 @@ import pandas as pd
 from rnnlab.config import RunConfig
 from rnnlab.learn.history import COLUMNS, History
 from rnnlab.store import archive, index
-from rnnlab.store.folder import RunFolder, StoreError, write_atomic
+from rnnlab.store.folder import SERIES, SNAPSHOT, WEIGHTS, RunFolder, StoreError, write_atomic
 
 ACTIVE = ("starting", "running", "queued", "paused")  # statuses of a run some process is responsible for
 UNDO_SECONDS = 600.0  # a deleted run can be brought back this long, then its folder goes
@@ -457,12 +457,9 @@ class RunStore:
         try:
             with self._faults("import the run"):
                 folder = self.folder(created.run_id)
-                if run.series is not None:
-                    write_atomic(folder.path / "series.csv", run.series)
-                if run.weights is not None:
-                    write_atomic(folder.path / "weights.pt", run.weights)
-                if run.snapshot is not None:
-                    write_atomic(folder.path / "snapshot.npz", run.snapshot)
+                for name, data in ((SERIES, run.series), (WEIGHTS, run.weights), (SNAPSHOT, run.snapshot)):
+                    if data is not None:
+                        write_atomic(folder.path / name, data)
             self._append(created.run_id, run.block)
             self._update(workspace, created.run_id, "import the run", "weights_step = ?, notes = ?, message = ?, "
                          "bytes = ?", weights_step if run.weights is not None else None, str(meta.get("notes", "")),
