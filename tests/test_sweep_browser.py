@@ -21,6 +21,7 @@ PARALLEL = """() => {
   return trace && trace.type === 'parcoords' ? trace.dimensions[0].values.length : 0;
 }"""
 TRIALS = 3
+FINAL = '["complete", "pruned", "failed"]'  # a trial's states once it is over, as the table shows them
 
 
 def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tmp_path):
@@ -38,7 +39,14 @@ def test_a_small_sweep_fills_the_table_and_the_parallel_coordinates(chromium, tm
                 "(n) => document.body.innerText.includes(`${n} of ${n} trials done`)"
                 " && document.body.innerText.includes('the sweep has ended')", arg=TRIALS, timeout=180_000)
             wait_for_app(page)
-            page.wait_for_function(f"() => ({PARALLEL})() > 0 && ({TABLE})().length === {TRIALS}", timeout=60_000)
+            # The grid and the live charts follow the page's last run a moment after its caption: wait until
+            # every trial shows a final state and the parallel coordinates have a line per complete one.
+            page.wait_for_function(f"""() => {{
+              const rows = ({TABLE})();
+              const final = rows.filter((r) => r.some((c) => {FINAL}.includes(c)));
+              const complete = rows.filter((r) => r.includes('complete')).length;
+              return final.length === {TRIALS} && complete > 0 && ({PARALLEL})() === complete;
+            }}""", timeout=60_000)
             rows = page.evaluate(TABLE)
             complete = page.evaluate(PARALLEL)
             page.set_viewport_size({"width": 1280, "height": 2600})  # the page scrolls inside: show all of it
