@@ -92,7 +92,7 @@ def test_a_turn_keeps_the_slot_across_chunks_and_gives_it_back_with_the_last():
     assert len(chunks) >= 2 and chunks[0].block.shape[1] == 1
     assert [c.releases for c in chunks] == [False] * (len(chunks) - 1) + [True]
     assert sum(c.block.shape[1] for c in chunks) == 500 and worker.trainer.finished
-    # When other jobs wait, the server gives a turn of one chunk.
+    # A turn shorter than a chunk is one chunk (when others wait the server gives a few: SHARED_TURN_SECONDS).
     worker, pipe = job(paused=False)
     worker.take_turn(0.0)
     assert [c.releases for c in pipe.sent if isinstance(c, m.Chunk)] == [True]
