@@ -211,14 +211,17 @@ def summarise(report: Report, driver: str, results: list[dict]) -> None:
                 f"{used.get('bench script', 0):.2f} / {used.get('rest of machine', 0):.2f}",
         })
         where = f"{driver}, {n} sessions"
-        report.add(f"{where}: server cores per watching session", f"{server:.3f}", "<= 0.03",
-                   check(server, high=0.03),
+        # The browsers' class is reported against the same targets, not judged by them (met left empty): its
+        # browsers take the server's cores, which no lecture hall does. Errors and disconnects count in both.
+        judge = (lambda target, met: (target, met)) if judged else (lambda target, met: (f"({target})", None))
+        report.add(f"{where}: server cores per watching session", f"{server:.3f}",
+                   *judge("<= 0.03", check(server, high=0.03)),
                    f"loss redraws/s per session {median(redraws) if redraws else 0:.1f} (median)")
         report.add(f"{where}: jobs' steps per CPU-second / bare's", f"{efficiency:.2f}",
-                   ">= 0.9" if judged else "(reported)", check(efficiency, 0.9) if judged else None,
+                   *judge(">= 0.9", check(efficiency, 0.9)),
                    f"{per_cpu:,.0f} vs {bare_per_cpu:,.0f}; {total:,.0f} steps/s summed"
                    + ("" if judged else "; browsers on the jobs' cores"))
-        report.add(f"{where}: worst gap between Step updates", f"{gap:.2f} s", "<= 1 s", check(gap, high=1.0))
+        report.add(f"{where}: worst gap between Step updates", f"{gap:.2f} s", *judge("<= 1 s", check(gap, high=1.0)))
         report.add(f"{where}: errors, exceptions, disconnects", str(problems), "0", problems == 0)
     report.table(f"scaling, {driver}", table)
     report.notes.append(f"{driver}: Train clicks of all sessions within "
