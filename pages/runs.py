@@ -4,7 +4,7 @@ resumed, renamed, pinned, deleted, downloaded; runs and models imported back."""
 import streamlit as st
 
 from rnnlab.analysis import compare as runs
-from rnnlab.ui import exports, run_list, settings
+from rnnlab.ui import exports, page_turn, run_list, settings
 from rnnlab.ui.boot import require_entry
 from rnnlab.ui.live_chart import live_chart
 from rnnlab.ui.session import workspace
@@ -22,7 +22,7 @@ st.button("Compare RNN, LSTM and GRU", type="primary", key="runs_compare",
 st.toggle("Log scale", value=True, key="runs_log")
 
 
-def draw(was_active: bool) -> None:
+def draw() -> None:
     run_list.messages(ws)
     found = run_list.rows(ws)
     if not found:
@@ -50,12 +50,15 @@ def draw(was_active: bool) -> None:
     run_list.actions(ws, target)
     with st.expander(f"Export {target.name} as files"):
         exports.download_buttons(target.live or ws.run(target.id), key="runs_export")
-    if was_active and not any(r.active for r in found):
-        st.rerun()  # everything finished: one full redraw, and the clock stops
 
 
-active = any(run.view().phase in run_list.ACTIVE for run in ws.runs())
-st.fragment(run_every=0.5 if active else None)(draw)(active)
+def computing() -> bool:
+    return any(run.view().phase in run_list.ACTIVE for run in ws.runs())
+
+
+active = computing()
+st.fragment(run_every=0.5 if active else None)(draw)()
+page_turn.rerun_when_done("runs_page_turn", computing)  # everything finished: one full redraw, and the clock stops
 
 with st.expander("Import a run"):
     run_list.import_panel(ws)

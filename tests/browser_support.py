@@ -125,6 +125,24 @@ def explained_failure(page, url: str, name: str):
         raise
 
 
+def watch_script_runs(page) -> list[bool]:
+    """From the page's next websocket on, one entry per script run the server finishes for it: True for a run of
+    the whole page, False for a fragment's (decoded from Streamlit's ForwardMsg). Call before page.goto."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    runs: list[bool] = []
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            msg = ForwardMsg()
+            msg.ParseFromString(bytes(payload))
+            if msg.WhichOneof("type") == "script_finished":
+                runs.append(msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY)
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    return runs
+
+
 def server_log(url: str) -> str:
     """What the server started by streamlit_server(url) has printed so far."""
     port = url.rsplit(":", 1)[-1]

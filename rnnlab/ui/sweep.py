@@ -17,7 +17,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.figures import sweep as figures
 from rnnlab.sweep import MAX_TRIALS, OBJECTIVES, PRUNERS, SWEEPABLE, Sweep, SweepSpec, parse_param
 from rnnlab.sweep.study import curves, importances
-from rnnlab.ui import settings
+from rnnlab.ui import page_turn, settings
 from rnnlab.ui.live_chart import live_chart
 
 REDRAW_SECONDS = 1.0  # a trial lasts seconds; the table and charts need not move faster
@@ -167,10 +167,12 @@ def live_view() -> None:
     if session.sweep is None:
         st.info("Choose settings and ranges above and press **Start sweep**: each trial is a training run.")
         return
-    st.fragment(run_every=REDRAW_SECONDS if session.active else None)(_draw)(session.sweep, session.active)
+    st.fragment(run_every=REDRAW_SECONDS if session.active else None)(_draw)(session.sweep)
+    # the sweep ended: the whole page once (its buttons), and the clock stops
+    page_turn.rerun_when_done("sweep_page_turn", lambda: session.active)
 
 
-def _draw(sweep: Sweep, was_active: bool) -> None:
+def _draw(sweep: Sweep) -> None:
     if st.session_state.pop("sweep_open_best", False):
         st.switch_page(TRAIN_PAGE)  # the best trial's settings are in the sidebar already (_open_best)
     trials = sweep.trials()
@@ -214,5 +216,3 @@ def _draw(sweep: Sweep, was_active: bool) -> None:
         found = importances(sweep.study, IMPORTANCE_AFTER)
         if found:
             live_chart(figures.importance_figure(found), key="sweep_importance", version=tuple(found.items()))
-    if was_active and not sweep.alive:
-        st.rerun()  # the sweep ended: redraw the whole page once (buttons), and the clock stops
