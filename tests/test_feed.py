@@ -225,3 +225,13 @@ def test_a_run_that_the_page_drew_starting_turns_once_at_its_first_steps(runs):
     assert source(sent)[1] is False
     still = live._source(lambda: run, log_y=False, drawn=(id(run), "running"))
     assert still(sent)[1] is False  # drawn computing, computing now: nothing to redraw
+
+
+def test_every_stream_looks_on_one_server_wide_clock():
+    # Two streams whose last looks fell anywhere within the same tick wake together at its end, at most one
+    # period later: a class's streams cost the server one wake-up per tick, not one each.
+    for now in (1000.0, 1000.01, 1000.05, 1234.5678):
+        tick = feed._next_tick(now)
+        assert now < tick <= now + feed.PERIOD + 1e-9
+        assert feed._next_tick(tick - feed.PERIOD * 0.01) == tick
+        assert feed._next_tick(tick - feed.PERIOD * 0.99) == tick

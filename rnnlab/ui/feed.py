@@ -110,7 +110,8 @@ async def _stream(request: Any) -> Any:
                     return
                 # On a fixed clock, so building and sending a frame does not slow the pace; never a burst to
                 # catch up. A new source (a Train click) is looked at as soon as it is published.
-                clock = max(clock + (STARTING_PERIOD if sent.get("starting") else PERIOD), time.monotonic())
+                clock = (max(clock + STARTING_PERIOD, time.monotonic()) if sent.get("starting")
+                         else _next_tick(time.monotonic()))
                 woken.clear()
                 try:
                     await asyncio.wait_for(woken.wait(), clock - time.monotonic())
@@ -125,6 +126,12 @@ async def _stream(request: Any) -> Any:
     # no-store: a proxy must not cache a live stream; X-Accel-Buffering: nginx must not hold it back.
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _next_tick(now: float) -> float:
+    """The server-wide clock every stream looks on: a class's streams wake the server together, once per
+    tick, not each on its own phase (8 students: their jobs preempted 40-44 times a second instead of 55-56)."""
+    return (int(now / PERIOD) + 1) * PERIOD
 
 
 def routes() -> list[Any]:
