@@ -73,7 +73,6 @@ class Student:
     # --- the websocket -------------------------------------------------------------------------------
     def __enter__(self) -> Student:
         ws_url = "ws" + self.url[len("http"):] + "/_stcore/stream"
-        self._stack = ExitStack()
         self._socket = self._stack.enter_context(connect(ws_url, subprotocols=["streamlit"], max_size=None,
                                                          open_timeout=30))
         for target in (self._receive, self._fragment_clock, self._read_feed):
