@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -141,3 +142,36 @@ def two_workers_fill_one_study(tmp_path: Path, url: str) -> None:
 
 def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     two_workers_fill_one_study(tmp_path, f"sqlite:///{tmp_path / 'shared.db'}")
+
+
+@pytest.mark.parametrize("steps", [3000, 2990, 60])
+def test_a_trial_reports_a_few_dozen_validations_on_the_sweeps_stride_and_always_its_last(steps):
+    # Each report is a database write and each ask reads them all back: a 3,000-step trial validated every 15
+    # steps reports about REPORTS of its 200 validations, at steps every trial of the sweep shares (the pruners
+    # compare there), and its last one even when it falls between two reported steps.
+    from rnnlab.sweep import engine
+
+    config = RunConfig.from_flat({"preset": "udacity-sine", "steps": steps})
+    reported: list[int] = []
+
+    class Trial:
+        def report(self, value, step):
+            reported.append(step)
+
+    class Run:
+        def observe(self, _):
+            pass
+
+    Run.config = config
+    follower = engine._Trial(Trial(), Run(), "val_loss", None, threading.Event())
+    every = config.train.eval_every
+    validations = [(s, 1.0 / s) for s in range(every, steps + 1, every)]
+    for i in range(0, len(validations), 7):  # as they arrive: in blocks
+        follower._report(validations[i:i + 7])
+    follower._report([], final=True)
+    stride = engine.report_stride(config)
+    assert stride % every == 0
+    assert reported[0] == every and reported[-1] == validations[-1][0]
+    assert all(s % stride == 0 for s in reported[1:-1])
+    assert len(reported) <= engine.REPORTS + 2
+    assert len(reported) == len(validations) if stride == every else len(reported) < len(validations) / 2
