@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,13 +66,9 @@ class ChromiumSession:
         return rb.now(self.page)
 
     def seen(self, start: float, end: float) -> dict:
-        record = rb.record(self.page)
-        rate, gap, updates = rb.step_rate(record["steps"], start, end)
-        problems = rb.errors(self.page)
-        return {"steps/s": rate, "largest gap s": gap, "updates": updates,
-                "redraws/s": rb.count_in(record["loss"], start, end) / ((end - start) / 1000),
-                "exceptions": problems["exceptions"], "errors": problems["errors"],
-                "disconnects": self.socket.closed + int(problems["disconnected"])}
+        record, problems = rb.record(self.page), rb.errors(self.page)
+        return _seen(record["steps"], record["loss"], start, end, problems["exceptions"], problems["errors"],
+                     self.socket.closed + int(problems["disconnected"]))
 
     def close(self) -> None:
         self.context.close()
@@ -96,16 +93,20 @@ class StudentSession:
 
     def seen(self, start: float, end: float) -> dict:
         seen = self.student.seen
-        steps = [[t * 1000, step] for t, step in seen.steps]
-        rate, gap, updates = rb.step_rate(steps, start, end)
-        loss = [t * 1000 for t in seen.loss]
-        return {"steps/s": rate, "largest gap s": gap, "updates": updates,
-                "redraws/s": rb.count_in(loss, start, end) / ((end - start) / 1000),
-                "exceptions": seen.exceptions, "errors": seen.errors, "disconnects": int(seen.closed),
-                "steps of the run": seen.steps_of_run}
+        return _seen([[t * 1000, step] for t, step in seen.steps], [t * 1000 for t in seen.loss], start, end,
+                     seen.exceptions, seen.errors, int(seen.closed))
 
     def close(self) -> None:
         self.student.__exit__(None, None, None)
+
+
+def _seen(steps: list, loss: list[float], start: float, end: float, exceptions: int, errors: int,
+          disconnects: int) -> dict:
+    """One session's figures over [start, end] (ms on its clock): Step rate and gaps, loss redraws, problems."""
+    rate, gap, updates = rb.step_rate(steps, start, end)
+    return {"steps/s": rate, "largest gap s": gap, "updates": updates,
+            "redraws/s": rb.count_in(loss, start, end) / ((end - start) / 1000),
+            "exceptions": exceptions, "errors": errors, "disconnects": disconnects}
 
 
 def level(open_session, url: str, sessions: int, seconds: float) -> dict:
@@ -157,26 +158,21 @@ def run_class(driver: str, levels: list[int], seconds: float) -> list[dict]:
     from browser_support import launch_chromium, streamlit_server
 
     results = []
-    with streamlit_server() as url:
+    with streamlit_server() as url, ExitStack() as stack:
         if driver == "chromium":
             from playwright.sync_api import sync_playwright
 
-            playwright = sync_playwright().start()
-            browser = launch_chromium(playwright)
+            browser = launch_chromium(stack.enter_context(sync_playwright()))
+            stack.callback(browser.close)
             open_session = lambda: ChromiumSession(browser, url)  # noqa: E731
         else:
             open_session = lambda: StudentSession(url)  # noqa: E731
-        try:
-            for n in levels:
-                result = level(open_session, url, n, seconds)
-                results.append(result)
-                total = sum(_finite([s["steps/s"] for s in result["per session"]]))
-                print(f"  {driver}, {n} sessions: summed {total:,.0f} steps/s, bare {result['bare']:,.0f}/s, "
-                      f"worst gap {max(s['largest gap s'] for s in result['per session']):.2f} s", flush=True)
-        finally:
-            if driver == "chromium":
-                browser.close()
-                playwright.stop()
+        for n in levels:
+            result = level(open_session, url, n, seconds)
+            results.append(result)
+            total = sum(_finite([s["steps/s"] for s in result["per session"]]))
+            print(f"  {driver}, {n} sessions: summed {total:,.0f} steps/s, bare {result['bare']:,.0f}/s, "
+                  f"worst gap {max(s['largest gap s'] for s in result['per session']):.2f} s", flush=True)
     return results
 
 
